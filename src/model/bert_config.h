@@ -42,9 +42,12 @@ struct BertConfig {
   static BertConfig from_json(const nlohmann::json& j, const std::string& source = "config.json");
   // Writes HF keys; per-layer lists only when layers differ.
   nlohmann::json to_json() const;
+  // True when Hugging Face's plain keys describe every layer: all layers alike and head size
+  // H/A for query/key and value (otherwise to_json adds the per-layer lists).
   bool is_uniform() const;
   void validate(const std::string& source = "config") const;
   int64_t num_parameters() const;  // of BertForPreTraining with tied decoder
+  int64_t layer_num_parameters(size_t layer) const;  // one encoder layer (attention + FFN + LNs)
 };
 
 }  // namespace kd::model

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Configures and builds kdprune into build/ (Release). Installs missing Debian packages first.
+#   scripts/build.sh [extra cmake args]      e.g. -DKD_BUILD_BENCH=OFF
+# A GPU host with a pip torch builds against its LibTorch:
+#   scripts/build.sh -DCMAKE_PREFIX_PATH=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${KD_BUILD_DIR:-$root/build}"
+bash "$root/scripts/install-deps.sh"
+jobs="${KD_BUILD_JOBS:-$(nproc)}"
+start=$(date +%s)
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@" > "$build.cmake.log" 2>&1 ||
+  { cat "$build.cmake.log"; exit 1; }
+ninja -C "$build" -j "$jobs"
+echo "build: done in $(( $(date +%s) - start )) s ($build)"

@@ -1,0 +1,70 @@
+#include "common/config_io.h"
+
+#include <filesystem>
+
+namespace kd::config {
+
+void Reader::reject_unknown() const {
+  for (const auto& kv : node_) {
+    std::string key = kv.first.as<std::string>();
+    if (seen_.count(key)) continue;
+    std::string known;
+    for (const auto& k : seen_) known += (known.empty() ? "" : ", ") + k;
+    KD_FAIL("{}: unknown key '{}'{} (known keys here: {})", source_,
+            path_.empty() ? key : path_ + "." + key, path_.empty() ? "" : "", known);
+  }
+}
+
+std::string Reader::dump(const YAML::Node& n) {
+  YAML::Emitter e;
+  e << YAML::Flow << n;
+  return e.c_str();
+}
+
+YAML::Node load_yaml_with_overrides(const std::string& path, const std::vector<std::string>& sets) {
+  YAML::Node root(YAML::NodeType::Map);
+  if (!path.empty()) {
+    KD_CHECK_HINT(std::filesystem::exists(path), "check the --config path",
+                  "config file '{}' does not exist", path);
+    try {
+      root = YAML::LoadFile(path);
+    } catch (const YAML::Exception& e) {
+      KD_FAIL("config file '{}': YAML error at line {}, column {}: {}", path, e.mark.line + 1,
+              e.mark.column + 1, e.msg);
+    }
+    if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+    KD_CHECK(root.IsMap(), "config file '{}' must be a mapping of sections", path);
+  }
+  for (const auto& s : sets) {
+    auto eq = s.find('=');
+    KD_CHECK_HINT(eq != std::string::npos && eq > 0, "write --set section.key=value",
+                  "--set '{}': expected key.path=value", s);
+    std::string key = s.substr(0, eq);
+    YAML::Node value;
+    try {
+      value = YAML::Load(s.substr(eq + 1));
+    } catch (const YAML::Exception& e) {
+      KD_FAIL("--set '{}': value is not valid YAML: {}", s, e.msg);
+    }
+    // Walk/create the mapping path; yaml-cpp nodes are handles, so assignment writes through.
+    std::vector<std::string> parts;
+    size_t start = 0;
+    for (size_t dot; (dot = key.find('.', start)) != std::string::npos; start = dot + 1)
+      parts.push_back(key.substr(start, dot - start));
+    parts.push_back(key.substr(start));
+    std::vector<YAML::Node> chain{root};
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+      YAML::Node next = chain.back()[parts[i]];
+      if (!next || !next.IsMap()) {
+        KD_CHECK(!next || next.IsNull(), "--set '{}': '{}' is not a section", s, parts[i]);
+        chain.back()[parts[i]] = YAML::Node(YAML::NodeType::Map);
+        next = chain.back()[parts[i]];
+      }
+      chain.push_back(next);
+    }
+    chain.back()[parts.back()] = value;
+  }
+  return root;
+}
+
+}  // namespace kd::config

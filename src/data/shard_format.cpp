@@ -1,0 +1,350 @@
+#include "data/shard_format.h"
+
+#include <array>
+#include <filesystem>
+#include <system_error>
+
+#include "data/h5_util.h"
+
+namespace kd::data {
+namespace fs = std::filesystem;
+
+namespace {
+
+enum Field { kInputIds, kInputMask, kSegmentIds, kMaskedPositions, kMaskedIds, kNspLabels };
+constexpr int kNumFields = 6;
+
+struct FieldSpec {
+  const char* name;
+  int rank;
+  bool wide;         // int32 (true) or int8 (false) in memory and in files we write
+  const char* dims;  // documented shape, for messages
+};
+
+constexpr std::array<FieldSpec, kNumFields> kFields = {{
+    {"input_ids", 2, true, "[N, max_seq_length]"},
+    {"input_mask", 2, false, "[N, max_seq_length]"},
+    {"segment_ids", 2, false, "[N, max_seq_length]"},
+    {"masked_lm_positions", 2, true, "[N, max_predictions_per_seq]"},
+    {"masked_lm_ids", 2, true, "[N, max_predictions_per_seq]"},
+    {"next_sentence_labels", 1, false, "[N]"},
+}};
+
+const char* dtype_name(const FieldSpec& f) { return f.wide ? "int32" : "int8"; }
+hid_t mem_type(const FieldSpec& f) { return f.wide ? H5T_NATIVE_INT32 : H5T_NATIVE_INT8; }
+hid_t file_type(const FieldSpec& f) { return f.wide ? H5T_STD_I32LE : H5T_STD_I8LE; }
+
+std::string expected(const FieldSpec& f) {
+  return fmt::format("expected integer ({} in the NVIDIA layout) {}", dtype_name(f), f.dims);
+}
+
+std::string class_name(H5T_class_t c) {
+  switch (c) {
+    case H5T_FLOAT: return "float";
+    case H5T_STRING: return "string";
+    case H5T_ENUM: return "enum (e.g. bool)";
+    case H5T_COMPOUND: return "compound";
+    case H5T_ARRAY: return "array";
+    default: return fmt::format("HDF5 type class {}", static_cast<int>(c));
+  }
+}
+
+// Pointer to the buffer of `field` in a block, resized for `rows` rows of width `width`.
+void* field_buffer(InstanceBlock& b, int field, size_t n) {
+  switch (field) {
+    case kInputIds: b.input_ids.resize(n); return b.input_ids.data();
+    case kInputMask: b.input_mask.resize(n); return b.input_mask.data();
+    case kSegmentIds: b.segment_ids.resize(n); return b.segment_ids.data();
+    case kMaskedPositions: b.masked_lm_positions.resize(n); return b.masked_lm_positions.data();
+    case kMaskedIds: b.masked_lm_ids.resize(n); return b.masked_lm_ids.data();
+    default: b.next_sentence_labels.resize(n); return b.next_sentence_labels.data();
+  }
+}
+
+size_t field_size(const InstanceBlock& b, int field) {
+  switch (field) {
+    case kInputIds: return b.input_ids.size();
+    case kInputMask: return b.input_mask.size();
+    case kSegmentIds: return b.segment_ids.size();
+    case kMaskedPositions: return b.masked_lm_positions.size();
+    case kMaskedIds: return b.masked_lm_ids.size();
+    default: return b.next_sentence_labels.size();
+  }
+}
+
+int field_width(int field, int seq_len, int max_predictions) {
+  if (field == kNspLabels) return 1;
+  return field <= kSegmentIds ? seq_len : max_predictions;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------------
+// ShardReader
+
+struct ShardReader::Handles {
+  h5::Id file;
+  std::array<h5::Id, kNumFields> datasets;
+};
+
+ShardReader::ShardReader(const std::string& path) : path_(path), h_(std::make_unique<Handles>()) {
+  h5::silence_errors();
+  std::error_code ec;
+  KD_CHECK_HINT(fs::is_regular_file(path, ec), "check the data.files patterns in the config",
+                "shard file '{}' does not exist or is not a regular file", path);
+  const auto bytes = fs::file_size(path, ec);
+  htri_t is_h5 = H5Fis_hdf5(path.c_str());
+  H5Eclear2(H5E_DEFAULT);
+  KD_CHECK_HINT(is_h5 > 0, "re-create the shard with kdprune-prep or re-download it",
+                "shard file '{}' ({} bytes) is not an HDF5 file (no HDF5 signature; empty, "
+                "truncated at the start, or another format)",
+                path, bytes);
+  h_->file = h5::Id(KD_H5(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT),
+                          "cannot open shard file '{}' ({} bytes) as HDF5; it is corrupt or "
+                          "truncated (re-create or re-download it)",
+                          path, bytes));
+
+  int64_t n = -1;
+  for (int f = 0; f < kNumFields; ++f) {
+    const FieldSpec& spec = kFields[f];
+    htri_t exists = H5Lexists(h_->file, spec.name, H5P_DEFAULT);
+    H5Eclear2(H5E_DEFAULT);
+    KD_CHECK_HINT(exists > 0, "shards must follow the NVIDIA BERT layout (docs/formats.md)",
+                  "shard file '{}' has no dataset '{}' ({})", path, spec.name, expected(spec));
+    h5::Id ds(KD_H5(H5Dopen2(h_->file, spec.name, H5P_DEFAULT),
+                    "shard file '{}': '{}' is not a readable dataset ({})", path, spec.name,
+                    expected(spec)));
+    h5::Id type(KD_H5(H5Dget_type(ds), "shard file '{}': dataset '{}': cannot read its type",
+                      path, spec.name));
+    H5T_class_t cls = H5Tget_class(type);
+    KD_CHECK(cls == H5T_INTEGER, "shard file '{}': dataset '{}' has type {}, {}", path, spec.name,
+             class_name(cls), expected(spec));
+    h5::Id space(KD_H5(H5Dget_space(ds), "shard file '{}': dataset '{}': cannot read its shape",
+                       path, spec.name));
+    int rank = KD_H5(H5Sget_simple_extent_ndims(space),
+                     "shard file '{}': dataset '{}': cannot read its rank", path, spec.name);
+    KD_CHECK(rank == spec.rank, "shard file '{}': dataset '{}' has rank {}, {} (rank {})", path,
+             spec.name, rank, expected(spec), spec.rank);
+    hsize_t dims[2] = {0, 0};
+    KD_H5(H5Sget_simple_extent_dims(space, dims, nullptr),
+          "shard file '{}': dataset '{}': cannot read its shape", path, spec.name);
+    std::string shape = rank == 2 ? fmt::format("[{}, {}]", dims[0], dims[1])
+                                  : fmt::format("[{}]", dims[0]);
+    if (n < 0) {
+      n = static_cast<int64_t>(dims[0]);
+      KD_CHECK(n > 0, "shard file '{}': dataset '{}' has shape {}: the shard holds no instances "
+               "(N must be > 0)", path, spec.name, shape);
+    }
+    KD_CHECK(static_cast<int64_t>(dims[0]) == n,
+             "shard file '{}': dataset '{}' has shape {} but 'input_ids' has N = {} rows; every "
+             "dataset must have the same first dimension N",
+             path, spec.name, shape, n);
+    if (f == kInputIds) {
+      KD_CHECK(dims[1] > 0 && dims[1] <= (1u << 20),
+               "shard file '{}': dataset 'input_ids' has shape {}, expected [N, max_seq_length] "
+               "with max_seq_length > 0", path, shape);
+      seq_len_ = static_cast<int>(dims[1]);
+    } else if (f == kInputMask || f == kSegmentIds) {
+      KD_CHECK(static_cast<int>(dims[1]) == seq_len_,
+               "shard file '{}': dataset '{}' has shape {}, expected [{}, {}] like 'input_ids'",
+               path, spec.name, shape, n, seq_len_);
+    } else if (f == kMaskedPositions) {
+      KD_CHECK(dims[1] > 0 && static_cast<int>(dims[1]) <= seq_len_,
+               "shard file '{}': dataset 'masked_lm_positions' has shape {}, expected [N, "
+               "max_predictions_per_seq] with 0 < max_predictions_per_seq <= max_seq_length ({})",
+               path, shape, seq_len_);
+      max_predictions_ = static_cast<int>(dims[1]);
+    } else if (f == kMaskedIds) {
+      KD_CHECK(static_cast<int>(dims[1]) == max_predictions_,
+               "shard file '{}': dataset 'masked_lm_ids' has shape {}, expected [{}, {}] like "
+               "'masked_lm_positions'", path, shape, n, max_predictions_);
+    }
+    h_->datasets[f] = std::move(ds);
+  }
+  size_ = n;
+}
+
+ShardReader::~ShardReader() {
+  if (h_) {
+    for (auto& d : h_->datasets) d.reset();
+    h_->file.reset();
+  }
+}
+
+InstanceBlock ShardReader::read(int64_t begin, int64_t count) const {
+  h5::silence_errors();
+  KD_CHECK(begin >= 0 && count >= 0 && begin + count <= size_,
+           "shard file '{}': rows [{}, {}) requested but the shard has {} rows", path_, begin,
+           begin + count, size_);
+  InstanceBlock b;
+  b.count = count;
+  b.seq_len = seq_len_;
+  b.max_predictions = max_predictions_;
+  for (int f = 0; f < kNumFields; ++f) {
+    const FieldSpec& spec = kFields[f];
+    const hsize_t width = static_cast<hsize_t>(field_width(f, seq_len_, max_predictions_));
+    void* buf = field_buffer(b, f, static_cast<size_t>(count) * width);
+    if (count == 0) continue;
+    const hid_t ds = h_->datasets[f];
+    h5::Id fspace(KD_H5(H5Dget_space(ds), "shard file '{}': dataset '{}': no dataspace", path_,
+                        spec.name));
+    hsize_t start[2] = {static_cast<hsize_t>(begin), 0};
+    hsize_t cnt[2] = {static_cast<hsize_t>(count), width};
+    KD_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, nullptr, cnt, nullptr),
+          "shard file '{}': dataset '{}': cannot select rows [{}, {})", path_, spec.name, begin,
+          begin + count);
+    h5::Id mspace(KD_H5(H5Screate_simple(spec.rank, cnt, nullptr),
+                        "shard file '{}': dataset '{}': cannot create memory space", path_,
+                        spec.name));
+    // H5Dread converts any integer file type (h5py's int64, uint8, ...) to our memory type.
+    KD_H5(H5Dread(ds, mem_type(spec), mspace, fspace, H5P_DEFAULT, buf),
+          "shard file '{}': dataset '{}': reading rows [{}, {}) failed (corrupt or truncated "
+          "file?)", path_, spec.name, begin, begin + count);
+  }
+  return b;
+}
+
+// ------------------------------------------------------------------------------------------------
+// ShardWriter
+
+namespace {
+constexpr int64_t kFlushRows = 1024;
+}
+
+struct ShardWriter::Handles {
+  h5::Id file;
+  std::array<h5::Id, kNumFields> datasets;
+  void close_all() noexcept {
+    for (auto& d : datasets) d.reset();
+    file.reset();
+  }
+};
+
+ShardWriter::ShardWriter(const std::string& path, int seq_len, int max_predictions,
+                         int gzip_level)
+    : path_(path),
+      seq_len_(seq_len),
+      max_predictions_(max_predictions),
+      gzip_level_(gzip_level),
+      h_(std::make_unique<Handles>()) {
+  h5::silence_errors();
+  KD_CHECK(seq_len > 0 && max_predictions > 0 && max_predictions <= seq_len,
+           "ShardWriter '{}': need 0 < max_predictions ({}) <= seq_len ({})", path, max_predictions,
+           seq_len);
+  KD_CHECK(gzip_level >= 0 && gzip_level <= 9, "ShardWriter '{}': gzip level {} not in [0, 9]",
+           path, gzip_level);
+  pending_.seq_len = seq_len;
+  pending_.max_predictions = max_predictions;
+  const std::string partial = path + ".partial";
+  fs::path parent = fs::path(path).parent_path();
+  std::error_code ec;
+  KD_CHECK_HINT(parent.empty() || fs::is_directory(parent, ec), "create the output directory",
+                "ShardWriter: directory '{}' of '{}' does not exist", parent.string(), path);
+  h_->file = h5::Id(KD_H5(H5Fcreate(partial.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
+                          "cannot create shard file '{}'", partial));
+  // Chunks of ~256 KiB of int32 rows: large enough for gzip, small enough for HDF5's 1 MiB
+  // default chunk cache when readers select row ranges.
+  const hsize_t chunk_rows =
+      std::max<hsize_t>(1, std::min<hsize_t>(1024, (256 * 1024) / (4 * seq_len)));
+  for (int f = 0; f < kNumFields; ++f) {
+    const FieldSpec& spec = kFields[f];
+    const hsize_t width = static_cast<hsize_t>(field_width(f, seq_len, max_predictions));
+    hsize_t dims[2] = {0, width};
+    hsize_t maxdims[2] = {H5S_UNLIMITED, width};
+    hsize_t chunk[2] = {spec.rank == 2 ? chunk_rows : 4096, width};
+    h5::Id space(KD_H5(H5Screate_simple(spec.rank, dims, maxdims), "'{}': dataspace for '{}'",
+                       partial, spec.name));
+    h5::Id dcpl(KD_H5(H5Pcreate(H5P_DATASET_CREATE), "'{}': property list", partial));
+    KD_H5(H5Pset_chunk(dcpl, spec.rank, chunk), "'{}': chunking for '{}'", partial, spec.name);
+    if (gzip_level > 0) {
+      KD_H5(H5Pset_shuffle(dcpl), "'{}': shuffle filter for '{}'", partial, spec.name);
+      KD_H5(H5Pset_deflate(dcpl, static_cast<unsigned>(gzip_level)), "'{}': gzip for '{}'",
+            partial, spec.name);
+    }
+    h_->datasets[f] = h5::Id(KD_H5(H5Dcreate2(h_->file, spec.name, file_type(spec), space,
+                                              H5P_DEFAULT, dcpl, H5P_DEFAULT),
+                                   "'{}': cannot create dataset '{}'", partial, spec.name));
+  }
+}
+
+ShardWriter::~ShardWriter() {
+  if (closed_) return;
+  h_->close_all();
+  std::error_code ec;
+  fs::remove(path_ + ".partial", ec);
+}
+
+void ShardWriter::append(const Instance& in) {
+  KD_CHECK(!closed_, "ShardWriter '{}': append after close()", path_);
+  const size_t T = static_cast<size_t>(seq_len_), P = static_cast<size_t>(max_predictions_);
+  KD_CHECK(in.input_ids.size() == T && in.input_mask.size() == T && in.segment_ids.size() == T,
+           "ShardWriter '{}': instance {} has input_ids/input_mask/segment_ids lengths {}/{}/{}, "
+           "expected {} (max_seq_length)",
+           path_, size(), in.input_ids.size(), in.input_mask.size(), in.segment_ids.size(), T);
+  KD_CHECK(in.masked_lm_positions.size() == P && in.masked_lm_ids.size() == P,
+           "ShardWriter '{}': instance {} has masked_lm_positions/masked_lm_ids lengths {}/{}, "
+           "expected {} (max_predictions_per_seq; pad with 0)",
+           path_, size(), in.masked_lm_positions.size(), in.masked_lm_ids.size(), P);
+  for (int32_t p : in.masked_lm_positions)
+    KD_CHECK(p >= 0 && p < seq_len_,
+             "ShardWriter '{}': instance {} has masked_lm_position {} outside [0, {})", path_,
+             size(), p, seq_len_);
+  auto push = [](auto& dst, const auto& src) { dst.insert(dst.end(), src.begin(), src.end()); };
+  push(pending_.input_ids, in.input_ids);
+  push(pending_.input_mask, in.input_mask);
+  push(pending_.segment_ids, in.segment_ids);
+  push(pending_.masked_lm_positions, in.masked_lm_positions);
+  push(pending_.masked_lm_ids, in.masked_lm_ids);
+  pending_.next_sentence_labels.push_back(in.next_sentence_label);
+  ++pending_.count;
+  if (pending_.count >= kFlushRows) flush();
+}
+
+void ShardWriter::flush() {
+  if (pending_.count == 0) return;
+  const std::string partial = path_ + ".partial";
+  for (int f = 0; f < kNumFields; ++f) {
+    const FieldSpec& spec = kFields[f];
+    const hsize_t width = static_cast<hsize_t>(field_width(f, seq_len_, max_predictions_));
+    const hid_t ds = h_->datasets[f];
+    hsize_t new_dims[2] = {static_cast<hsize_t>(written_ + pending_.count), width};
+    KD_H5(H5Dset_extent(ds, new_dims), "'{}': cannot extend dataset '{}'", partial, spec.name);
+    h5::Id fspace(KD_H5(H5Dget_space(ds), "'{}': dataspace of '{}'", partial, spec.name));
+    hsize_t start[2] = {static_cast<hsize_t>(written_), 0};
+    hsize_t cnt[2] = {static_cast<hsize_t>(pending_.count), width};
+    KD_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, nullptr, cnt, nullptr),
+          "'{}': selection in '{}'", partial, spec.name);
+    h5::Id mspace(KD_H5(H5Screate_simple(spec.rank, cnt, nullptr), "'{}': memory space", partial));
+    KD_CHECK(field_size(pending_, f) == pending_.count * width, "internal: pending size mismatch");
+    void* buf = field_buffer(pending_, f, field_size(pending_, f));
+    KD_H5(H5Dwrite(ds, mem_type(spec), mspace, fspace, H5P_DEFAULT, buf),
+          "'{}': writing {} rows to '{}' failed (disk full?)", partial, pending_.count, spec.name);
+  }
+  written_ += pending_.count;
+  pending_.count = 0;
+  pending_.input_ids.clear();
+  pending_.input_mask.clear();
+  pending_.segment_ids.clear();
+  pending_.masked_lm_positions.clear();
+  pending_.masked_lm_ids.clear();
+  pending_.next_sentence_labels.clear();
+}
+
+void ShardWriter::close() {
+  if (closed_) return;
+  KD_CHECK_HINT(size() > 0, "skip empty shards: readers reject files with N = 0",
+                "ShardWriter '{}': close() with no instances appended", path_);
+  flush();
+  const std::string partial = path_ + ".partial";
+  for (int f = 0; f < kNumFields; ++f)
+    KD_H5(h_->datasets[f].close(), "'{}': closing dataset '{}'", partial, kFields[f].name);
+  KD_H5(H5Fflush(h_->file, H5F_SCOPE_LOCAL), "'{}': flushing the file failed (disk full?)",
+        partial);
+  KD_H5(h_->file.close(), "'{}': closing the file failed (disk full?)", partial);
+  std::error_code ec;
+  fs::rename(partial, path_, ec);
+  KD_CHECK(!ec, "ShardWriter: cannot rename '{}' to '{}': {}", partial, path_, ec.message());
+  closed_ = true;
+}
+
+}  // namespace kd::data

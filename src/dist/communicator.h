@@ -1,0 +1,65 @@
+// Transport for collectives. One interface, three backends chosen in one factory
+// (communicator_factory.cpp): MPI (CPU tensors), NCCL (CUDA tensors; bootstrapped over MPI; its
+// own stream) and local (world 1: every collective is the identity). Call sites never ask which.
+// Collectives must be issued in the same order on every rank of a communicator.
+#pragma once
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace kd::dist {
+
+enum class ReduceOp { Sum, Min, Max };
+
+// A launched asynchronous collective.
+class Work {
+ public:
+  virtual ~Work() = default;
+  virtual bool test() = 0;  // true when complete; also drives progress (MPI)
+  virtual void wait() = 0;
+};
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual std::string backend() const = 0;
+
+  // In place on a contiguous tensor (CPU for MPI/local, CUDA for NCCL).
+  virtual void allreduce(torch::Tensor& t, ReduceOp op = ReduceOp::Sum) = 0;
+  virtual std::unique_ptr<Work> allreduce_async(torch::Tensor& t, ReduceOp op = ReduceOp::Sum) = 0;
+  virtual void broadcast(torch::Tensor& t, int root) = 0;
+  virtual void barrier() = 0;
+  // Ranks with the same color form a new communicator, ordered by key (MPI_Comm_split).
+  virtual std::shared_ptr<Communicator> split(int color, int key) = 0;
+
+  // Control plane on host values (always through MPI or local, whatever the data backend).
+  virtual double allreduce_scalar(double value, ReduceOp op) = 0;
+  virtual std::string broadcast_string(const std::string& value, int root) = 0;
+  virtual std::vector<std::string> gather_strings(const std::string& value, int root) = 0;
+
+  bool is_root() const { return rank() == 0; }
+};
+
+struct CommOptions {
+  std::string backend = "auto";  // auto | mpi | nccl | local
+  std::string device = "cpu";    // cpu | cuda (tensors the data plane will see)
+};
+
+// Initialises MPI on first use (MPI_THREAD_FUNNELED; singleton runs work without mpirun) and
+// returns the world communicator for the options; logs the choice and why.
+std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options);
+// Rank among the processes on this host (selects the GPU); 0 before the factory ran.
+int local_rank();
+// Whether the binary was built with the NCCL backend.
+bool nccl_available();
+// Aborts every rank of the job (MPI_Abort) after printing `message`; never returns. Used when an
+// exception escapes on one rank so that the others do not hang in a collective.
+[[noreturn]] void abort_job(const std::string& message, int exit_code = 1);
+// Finalises MPI if it was initialised here.
+void finalize();
+
+}  // namespace kd::dist

@@ -1,0 +1,96 @@
+// The one place that knows which backends exist (#ifdef KD_HAVE_NCCL lives here only).
+#include <csignal>
+#include <cstdio>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "dist/local_communicator.h"
+#include "dist/mpi_communicator.h"
+#include "dist/mpi_utils.h"
+#ifdef KD_HAVE_NCCL
+#include "dist/nccl_communicator.h"
+#endif
+
+namespace kd::dist {
+namespace {
+bool g_we_initialized_mpi = false;
+int g_local_rank = 0;
+
+int compute_local_rank() {
+  MPI_Comm node;
+  KD_MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  int r = 0;
+  MPI_Comm_rank(node, &r);
+  MPI_Comm_free(&node);
+  return r;
+}
+}  // namespace
+
+bool nccl_available() {
+#ifdef KD_HAVE_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
+
+int local_rank() { return g_local_rank; }
+
+std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options) {
+  const std::string& b = options.backend;
+  KD_CHECK(b == "auto" || b == "mpi" || b == "nccl" || b == "local",
+           "dist.backend: unknown value '{}' (use auto, mpi, nccl or local)", b);
+  if (b == "local") {
+    set_process_identity(0, 1);
+    log_info("dist", "communicator: local (world 1), as configured");
+    return std::make_shared<LocalCommunicator>();
+  }
+  g_we_initialized_mpi = ensure_mpi_initialized() || g_we_initialized_mpi;
+  int rank = 0, world = 1;
+  KD_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
+  KD_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &world));
+  set_process_identity(rank, world);
+  g_local_rank = compute_local_rank();
+
+  const bool cuda = options.device == "cuda";
+  if (b == "nccl" || (b == "auto" && cuda && world > 1)) {
+#ifdef KD_HAVE_NCCL
+    KD_CHECK_HINT(cuda, "set device: cuda, or dist.backend: mpi",
+                  "dist.backend nccl needs CUDA tensors but device is '{}'", options.device);
+    log_info("dist", "communicator: nccl over {} ranks (CUDA device = local rank {} mod count)",
+             world, g_local_rank);
+    return make_nccl_communicator(MPI_COMM_WORLD, g_local_rank);
+#else
+    KD_CHECK_HINT(b != "nccl", "rebuild on a host with the CUDA toolkit and NCCL (KD_NCCL=ON)",
+                  "dist.backend nccl requested but this binary was built without NCCL");
+    log_warn("dist", "device cuda but no NCCL in this build: falling back to MPI");
+#endif
+  }
+  if (world == 1 && b == "auto") {
+    log_info("dist", "communicator: local (world 1)");
+    return std::make_shared<LocalCommunicator>();
+  }
+  log_info("dist", "communicator: mpi over {} ranks", world);
+  return std::make_shared<MpiCommunicator>(MPI_COMM_WORLD);
+}
+
+void abort_job(const std::string& message, int exit_code) {
+  std::fprintf(stderr, "kdprune: FATAL [%s]: %s\n", process_where().c_str(), message.c_str());
+  std::fflush(stderr);
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  int world = 1;
+  if (initialized && !finalized) MPI_Comm_size(MPI_COMM_WORLD, &world);
+  if (world > 1) MPI_Abort(MPI_COMM_WORLD, exit_code);  // mpirun/srun kill the other ranks
+  std::_Exit(exit_code);
+}
+
+void finalize() {
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  if (initialized && !finalized && g_we_initialized_mpi) MPI_Finalize();
+}
+
+}  // namespace kd::dist

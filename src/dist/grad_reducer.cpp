@@ -1,0 +1,175 @@
+#include "dist/grad_reducer.h"
+
+#include "common/check.h"
+#include "common/log.h"
+
+namespace kd::dist {
+
+GradReducer::GradReducer(std::shared_ptr<Communicator> comm, std::vector<torch::Tensor> params,
+                         GradReducerOptions options)
+    : comm_(std::move(comm)), params_(std::move(params)) {
+  KD_CHECK(options.bucket_mb > 0 && options.first_bucket_mb > 0,
+           "dist.bucket_mb and dist.first_bucket_mb must be positive");
+  location_.resize(params_.size());
+  seen_.assign(params_.size(), false);
+  const int64_t first_cap = static_cast<int64_t>(options.first_bucket_mb * 1024 * 1024 / 4);
+  const int64_t cap = static_cast<int64_t>(options.bucket_mb * 1024 * 1024 / 4);
+  // Reverse order: the last layers' gradients are ready first.
+  for (size_t k = params_.size(); k-- > 0;) {
+    const auto& p = params_[k];
+    KD_CHECK(p.scalar_type() == torch::kFloat, "GradReducer: parameter {} is {}, expected fp32",
+             k, c10::toString(p.scalar_type()));
+    int64_t limit = buckets_.size() <= 1 ? first_cap : cap;
+    if (buckets_.empty() ||
+        (!buckets_.back().params.empty() && buckets_.back().offset.back() +
+                                                    params_[buckets_.back().params.back()].numel() +
+                                                    p.numel() >
+                                                limit)) {
+      buckets_.emplace_back();
+    }
+    auto& b = buckets_.back();
+    int64_t off = b.params.empty() ? 0 : b.offset.back() + params_[b.params.back()].numel();
+    location_[k] = {buckets_.size() - 1, b.params.size()};
+    b.params.push_back(k);
+    b.offset.push_back(off);
+  }
+  for (auto& b : buckets_) {
+    int64_t n = b.offset.back() + params_[b.params.back()].numel();
+    b.flat = torch::zeros({n}, params_[b.params.front()].options());
+  }
+  if (comm_->size() > 1) {
+    for (size_t k = 0; k < params_.size(); ++k) {
+      unsigned h = params_[k].register_hook([this, k](torch::Tensor g) { on_gradient(k, g); });
+      hooks_.emplace_back(k, h);
+    }
+  }
+  log_debug("dist", "grad reducer: {} buckets, {:.1f} MB", buckets_.size(), total_bytes() / 1e6);
+}
+
+GradReducer::~GradReducer() {
+  for (auto& [k, h] : hooks_) params_[k].remove_hook(h);
+}
+
+int64_t GradReducer::total_bytes() const {
+  int64_t n = 0;
+  for (const auto& b : buckets_) n += b.flat.numel() * 4;
+  return n;
+}
+
+void GradReducer::prepare(bool sync) {
+  armed_ = sync && comm_->size() > 1;
+  if (!armed_) return;
+  std::fill(seen_.begin(), seen_.end(), false);
+  for (auto& b : buckets_) {
+    b.pending = b.params.size();
+    b.work.reset();
+  }
+  next_launch_ = 0;
+}
+
+// Bucket slot = gradients of earlier micro-steps (already in .grad) + this backward's gradient.
+void GradReducer::fill_from_grad(size_t bi, size_t slot, const torch::Tensor* incoming) {
+  auto& b = buckets_[bi];
+  const auto& p = params_[b.params[slot]];
+  auto view = b.flat.narrow(0, b.offset[slot], p.numel());
+  const auto& accumulated = p.grad();
+  if (incoming && accumulated.defined()) {
+    torch::add_out(view, accumulated.reshape(-1), incoming->reshape(-1));
+  } else if (incoming) {
+    view.copy_(incoming->reshape(-1));
+  } else if (accumulated.defined()) {
+    view.copy_(accumulated.reshape(-1));
+  } else {
+    view.zero_();
+  }
+}
+
+void GradReducer::on_gradient(size_t k, const torch::Tensor& grad) {
+  if (!armed_) return;
+  auto [bi, slot] = location_[k];
+  KD_CHECK(!seen_[k], "GradReducer: parameter {} received two gradients in one backward", k);
+  seen_[k] = true;
+  torch::NoGradGuard no_grad;
+  fill_from_grad(bi, slot, &grad);
+  --buckets_[bi].pending;
+  launch_ready_buckets();
+}
+
+void GradReducer::launch_ready_buckets() {
+  while (next_launch_ < buckets_.size() && buckets_[next_launch_].pending == 0) {
+    auto& b = buckets_[next_launch_++];
+    b.work = comm_->allreduce_async(b.flat, ReduceOp::Sum);
+  }
+  // Drive progress of what is in flight (MPI progresses inside MPI calls only).
+  for (size_t i = 0; i < next_launch_; ++i) buckets_[i].work->test();
+}
+
+void GradReducer::finish() {
+  if (!armed_) return;
+  armed_ = false;
+  torch::NoGradGuard no_grad;
+  // Parameters that got no gradient in this backward (unused this step) still take part, so
+  // every rank launches the same collectives.
+  for (size_t bi = next_launch_; bi < buckets_.size(); ++bi) {
+    auto& b = buckets_[bi];
+    for (size_t slot = 0; slot < b.params.size(); ++slot) {
+      if (!seen_[b.params[slot]]) {
+        fill_from_grad(bi, slot, nullptr);
+        seen_[b.params[slot]] = true;
+        --b.pending;
+      }
+    }
+  }
+  launch_ready_buckets();
+  const double inv_world = 1.0 / comm_->size();
+  for (auto& b : buckets_) {
+    b.work->wait();
+    b.flat.mul_(inv_world);
+    for (size_t slot = 0; slot < b.params.size(); ++slot) {
+      auto& p = params_[b.params[slot]];
+      auto avg = b.flat.narrow(0, b.offset[slot], p.numel()).view(p.sizes());
+      if (p.grad().defined()) {
+        p.mutable_grad().copy_(avg);
+      } else {
+        p.mutable_grad() = avg.clone();
+      }
+    }
+  }
+}
+
+void broadcast_tensors(Communicator& comm, const std::vector<torch::Tensor>& tensors, int root) {
+  if (comm.size() == 1) return;
+  torch::NoGradGuard no_grad;
+  for (const auto& t : tensors) {
+    auto c = t.contiguous();
+    comm.broadcast(c, root);
+    if (c.data_ptr() != t.data_ptr()) t.copy_(c);
+  }
+}
+
+double tensors_checksum(const std::vector<torch::Tensor>& tensors) {
+  torch::NoGradGuard no_grad;
+  double sum = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    auto flat = tensors[i].detach().reshape(-1).to(torch::kDouble);
+    auto pos = torch::arange(1, flat.numel() + 1, flat.options()).remainder(97.0).add_(1.0);
+    sum += (i + 1) * (flat * pos).sum().item<double>();
+  }
+  return sum;
+}
+
+void check_tensors_identical(Communicator& comm, const std::vector<torch::Tensor>& tensors,
+                             const std::string& what) {
+  double mine = tensors_checksum(tensors);
+  double lo = comm.allreduce_scalar(mine, ReduceOp::Min);
+  double hi = comm.allreduce_scalar(mine, ReduceOp::Max);
+  if (lo != hi) {
+    auto all = comm.gather_strings(fmt::format("rank {}: {:.17g}", comm.rank(), mine), 0);
+    std::string listing;
+    for (const auto& s : all) listing += "\n  " + s;
+    KD_FAIL("{} differ between ranks (checksum min {:.17g} max {:.17g}){}", what, lo, hi, listing);
+  }
+}
+
+}  // namespace kd::dist
+

@@ -1,0 +1,71 @@
+// Gradient synchronisation policy, separate from transport (the Communicator):
+// parameters are packed into buckets (a small first bucket so communication starts early, then
+// ~25 MB ones) in reverse registration order, which is roughly the order in which backward
+// produces gradients. A hook on each parameter copies its gradient into the bucket's flat buffer;
+// when a bucket is complete its all-reduce is launched at once, while backward goes on (overlap).
+// Buckets launch in a fixed order on every rank so collectives match. finish() waits, averages
+// over ranks and writes the result back into .grad. On non-final gradient-accumulation
+// micro-steps the hooks do nothing: gradients accumulate locally and nothing is communicated.
+#pragma once
+#include <torch/torch.h>
+
+#include <memory>
+#include <vector>
+
+#include "dist/communicator.h"
+
+namespace kd::dist {
+
+struct GradReducerOptions {
+  double bucket_mb = 25.0;
+  double first_bucket_mb = 1.0;
+};
+
+class GradReducer {
+ public:
+  GradReducer(std::shared_ptr<Communicator> comm, std::vector<torch::Tensor> params,
+              GradReducerOptions options = {});
+  ~GradReducer();
+  GradReducer(const GradReducer&) = delete;
+  GradReducer& operator=(const GradReducer&) = delete;
+
+  // Call before each micro-step's backward; `sync` is true on the last micro-step of a step.
+  void prepare(bool sync);
+  // Call after backward of the syncing micro-step: completes every bucket's all-reduce and
+  // leaves the rank-averaged gradient in each parameter's .grad.
+  void finish();
+
+  size_t num_buckets() const { return buckets_.size(); }
+  int64_t total_bytes() const;
+
+ private:
+  struct Bucket {
+    std::vector<size_t> params;   // indices into params_
+    std::vector<int64_t> offset;  // element offset of each param in flat
+    torch::Tensor flat;           // [numel] fp32, same device as params
+    size_t pending = 0;           // gradients still missing in this backward
+    std::unique_ptr<Work> work;
+  };
+  void on_gradient(size_t param_index, const torch::Tensor& grad);
+  void launch_ready_buckets();
+  void fill_from_grad(size_t bucket, size_t slot, const torch::Tensor* incoming);
+
+  std::shared_ptr<Communicator> comm_;
+  std::vector<torch::Tensor> params_;
+  std::vector<std::pair<size_t, size_t>> location_;  // param -> (bucket, slot)
+  std::vector<bool> seen_;                           // gradient arrived in this backward
+  std::vector<Bucket> buckets_;
+  std::vector<std::pair<size_t, unsigned>> hooks_;  // (param index, hook handle)
+  size_t next_launch_ = 0;
+  bool armed_ = false;
+};
+
+// Rank 0's values overwrite every rank's (initial parameters, buffers).
+void broadcast_tensors(Communicator& comm, const std::vector<torch::Tensor>& tensors, int root = 0);
+// A checksum of the tensors (sum of |x| weighted by position) that differs when any value does.
+double tensors_checksum(const std::vector<torch::Tensor>& tensors);
+// Throws naming the disagreement when the checksum differs between ranks (all-reduce min/max).
+void check_tensors_identical(Communicator& comm, const std::vector<torch::Tensor>& tensors,
+                             const std::string& what);
+
+}  // namespace kd::dist

@@ -1,0 +1,153 @@
+#include "dist/mpi_communicator.h"
+
+#include "dist/mpi_utils.h"
+
+namespace kd::dist {
+
+void mpi_fail(const char* file, int line, const char* call, int rc) {
+  char text[MPI_MAX_ERROR_STRING] = {0};
+  int len = 0;
+  MPI_Error_string(rc, text, &len);
+  fail_at(file, line, fmt::format("MPI call failed: {}: {}", call, std::string(text, len)));
+}
+
+MPI_Datatype mpi_dtype(torch::ScalarType t) {
+  switch (t) {
+    case torch::kFloat: return MPI_FLOAT;
+    case torch::kDouble: return MPI_DOUBLE;
+    case torch::kInt: return MPI_INT32_T;
+    case torch::kLong: return MPI_INT64_T;
+    case torch::kChar: return MPI_INT8_T;
+    case torch::kByte: return MPI_UINT8_T;
+    case torch::kBool: return MPI_C_BOOL;
+    default:
+      KD_FAIL("MPI communicator: unsupported tensor dtype {} (use fp32 gradients)",
+              c10::toString(t));
+  }
+}
+
+MPI_Op mpi_op(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::Sum: return MPI_SUM;
+    case ReduceOp::Min: return MPI_MIN;
+    case ReduceOp::Max: return MPI_MAX;
+  }
+  return MPI_SUM;
+}
+
+bool ensure_mpi_initialized() {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (initialized) return false;
+  int provided = 0;
+  KD_MPI_CHECK(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided));
+  // Errors come back as codes so that KD_MPI_CHECK can name the call and rank.
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  return true;
+}
+
+namespace {
+void check_cpu_contiguous(const torch::Tensor& t, const char* what) {
+  KD_CHECK(t.defined() && t.device().is_cpu() && t.is_contiguous(),
+           "MPI {}: tensor must be a contiguous CPU tensor (got {})", what,
+           t.defined() ? t.toString() : std::string("undefined"));
+}
+
+class MpiWork : public Work {
+ public:
+  MpiWork() = default;
+  ~MpiWork() override {
+    if (!done_) MPI_Wait(&request_, MPI_STATUS_IGNORE);
+  }
+  bool test() override {
+    if (done_) return true;
+    int flag = 0;
+    KD_MPI_CHECK(MPI_Test(&request_, &flag, MPI_STATUS_IGNORE));
+    done_ = flag != 0;
+    return done_;
+  }
+  void wait() override {
+    if (done_) return;
+    KD_MPI_CHECK(MPI_Wait(&request_, MPI_STATUS_IGNORE));
+    done_ = true;
+  }
+  MPI_Request request_ = MPI_REQUEST_NULL;
+  bool done_ = false;
+};
+}  // namespace
+
+MpiCommunicator::MpiCommunicator(MPI_Comm comm, bool owns) : comm_(comm), owns_(owns) {
+  KD_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
+  KD_MPI_CHECK(MPI_Comm_size(comm_, &size_));
+}
+
+MpiCommunicator::~MpiCommunicator() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (owns_ && !finalized) MPI_Comm_free(&comm_);
+}
+
+void MpiCommunicator::allreduce(torch::Tensor& t, ReduceOp op) {
+  check_cpu_contiguous(t, "allreduce");
+  KD_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, t.data_ptr(), static_cast<int>(t.numel()),
+                             mpi_dtype(t.scalar_type()), mpi_op(op), comm_));
+}
+
+std::unique_ptr<Work> MpiCommunicator::allreduce_async(torch::Tensor& t, ReduceOp op) {
+  check_cpu_contiguous(t, "allreduce_async");
+  auto work = std::make_unique<MpiWork>();
+  KD_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, t.data_ptr(), static_cast<int>(t.numel()),
+                              mpi_dtype(t.scalar_type()), mpi_op(op), comm_, &work->request_));
+  return work;
+}
+
+void MpiCommunicator::broadcast(torch::Tensor& t, int root) {
+  check_cpu_contiguous(t, "broadcast");
+  KD_MPI_CHECK(MPI_Bcast(t.data_ptr(), static_cast<int>(t.numel()), mpi_dtype(t.scalar_type()),
+                         root, comm_));
+}
+
+void MpiCommunicator::barrier() { KD_MPI_CHECK(MPI_Barrier(comm_)); }
+
+std::shared_ptr<Communicator> MpiCommunicator::split(int color, int key) {
+  MPI_Comm sub;
+  KD_MPI_CHECK(MPI_Comm_split(comm_, color, key, &sub));
+  return std::make_shared<MpiCommunicator>(sub, /*owns=*/true);
+}
+
+double MpiCommunicator::allreduce_scalar(double value, ReduceOp op) {
+  double out = 0;
+  KD_MPI_CHECK(MPI_Allreduce(&value, &out, 1, MPI_DOUBLE, mpi_op(op), comm_));
+  return out;
+}
+
+std::string MpiCommunicator::broadcast_string(const std::string& value, int root) {
+  int64_t len = static_cast<int64_t>(value.size());
+  KD_MPI_CHECK(MPI_Bcast(&len, 1, MPI_INT64_T, root, comm_));
+  std::string out = rank_ == root ? value : std::string(static_cast<size_t>(len), '\0');
+  if (len > 0) KD_MPI_CHECK(MPI_Bcast(out.data(), static_cast<int>(len), MPI_CHAR, root, comm_));
+  return out;
+}
+
+std::vector<std::string> MpiCommunicator::gather_strings(const std::string& value, int root) {
+  int len = static_cast<int>(value.size());
+  std::vector<int> lens(size_), displs(size_);
+  KD_MPI_CHECK(MPI_Gather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, root, comm_));
+  std::string all;
+  if (rank_ == root) {
+    int total = 0;
+    for (int r = 0; r < size_; ++r) {
+      displs[r] = total;
+      total += lens[r];
+    }
+    all.resize(total);
+  }
+  KD_MPI_CHECK(MPI_Gatherv(value.data(), len, MPI_CHAR, all.data(), lens.data(), displs.data(),
+                           MPI_CHAR, root, comm_));
+  std::vector<std::string> out;
+  if (rank_ == root)
+    for (int r = 0; r < size_; ++r) out.push_back(all.substr(displs[r], lens[r]));
+  return out;
+}
+
+}  // namespace kd::dist

@@ -1,0 +1,63 @@
+#include "methods/commands.h"
+
+#include <functional>
+#include <memory>
+
+#include "common/log.h"
+#include "methods/inference/inference_commands.h"
+#include "methods/pretrain/pretrain_config.h"
+
+namespace kd::methods {
+namespace {
+
+struct TrainingArgs {
+  std::string config;
+  std::vector<std::string> sets;
+};
+
+struct Registry {
+  std::vector<std::pair<CLI::App*, std::function<int()>>> commands;
+  TrainingArgs training;
+  FillMaskArgs fill_mask;
+  InspectArgs inspect;
+};
+Registry& registry() {
+  static Registry r;
+  return r;
+}
+
+void add_training(CLI::App& app, const std::string& name, const std::string& help,
+                  std::function<int(const std::string&, const std::vector<std::string>&)> run) {
+  auto& args = registry().training;
+  CLI::App* sub = app.add_subcommand(name, help);
+  sub->add_option("--config", args.config, "YAML config (see configs/)")->check(CLI::ExistingFile);
+  sub->add_option("--set", args.sets, "override a config key: --set train.steps=100 (repeatable)")
+      ->take_all();
+  registry().commands.emplace_back(sub, [run, &args] { return run(args.config, args.sets); });
+}
+
+}  // namespace
+
+void register_commands(CLI::App& app) {
+  add_training(app, "pretrain", "pre-train a BERT (MLM + NSP) on HDF5 shards", run_pretrain);
+
+  auto& fm = registry().fill_mask;
+  CLI::App* fill = app.add_subcommand("fill-mask", "predict the [MASK] tokens of a text");
+  fill->add_option("--model", fm.model, "model directory")->required()->check(CLI::ExistingDirectory);
+  fill->add_option("--top-k", fm.top_k, "predictions per mask")->capture_default_str();
+  fill->add_option("text", fm.text, "text with one or more [MASK]")->required();
+  registry().commands.emplace_back(fill, [&fm] { return run_fill_mask(fm); });
+
+  auto& in = registry().inspect;
+  CLI::App* insp = app.add_subcommand("inspect", "per-layer dimensions and parameter counts");
+  insp->add_option("--model", in.model, "model directory")->required()->check(CLI::ExistingDirectory);
+  registry().commands.emplace_back(insp, [&in] { return run_inspect(in); });
+}
+
+int run_selected_command(CLI::App& app) {
+  for (auto& [sub, run] : registry().commands)
+    if (sub->parsed()) return run();
+  return 2;
+}
+
+}  // namespace kd::methods

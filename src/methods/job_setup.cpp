@@ -1,0 +1,73 @@
+#include "methods/job_setup.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "common/check.h"
+#include "common/log.h"
+#include "common/signals.h"
+#include "train/checkpoint.h"
+
+namespace kd::methods {
+namespace fs = std::filesystem;
+
+JobContext setup_job(const train::JobConfig& config, const std::string& config_yaml,
+                     const std::string& job_name) {
+  config.validate();
+  JobContext ctx;
+  ctx.config_yaml = config_yaml;
+  ctx.comm = dist::make_world_communicator({config.dist.backend, config.device});
+  init_logging(ctx.comm->rank(), ctx.comm->size(), config.log_level);
+  int threads = config.threads;
+  if (threads == 0) {
+    const char* env = std::getenv("OMP_NUM_THREADS");
+    threads = env ? std::max(1, std::atoi(env)) : 1;
+  }
+  torch::set_num_threads(threads);
+  install_stop_signal_handlers();
+  if (ctx.comm->is_root()) {
+    fs::create_directories(config.run_dir);
+    train::write_file_atomic((fs::path(config.run_dir) / "config.yaml").string(), config_yaml);
+  }
+  ctx.comm->barrier();
+  log_info(job_name.c_str(), "run_dir {} · {} rank(s) × {} thread(s) · backend {} · device {}",
+           config.run_dir, ctx.comm->size(), threads, ctx.comm->backend(), config.device);
+  return ctx;
+}
+
+void write_summary(const JobContext& ctx, const train::JobConfig& config,
+                   const std::string& job_name, const train::TrainResult& r,
+                   const std::map<std::string, std::string>& extra) {
+  if (!ctx.comm->is_root()) return;
+  nlohmann::json j = {{"job", job_name},
+                      {"ranks", ctx.comm->size()},
+                      {"start_step", r.start_step},
+                      {"end_step", r.end_step},
+                      {"stopped_by_signal", r.stopped_by_signal},
+                      {"skipped_steps", r.skipped_steps},
+                      {"train_seconds", r.wall_s},
+                      {"tokens_per_s", r.tokens_per_s},
+                      {"first_loss", r.losses.empty() ? 0.0 : r.losses.front()},
+                      {"last_loss", r.losses.empty() ? 0.0 : r.losses.back()},
+                      {"checkpoint", r.last_checkpoint}};
+  for (const auto& [k, v] : extra) j[k] = v;
+  train::write_file_atomic((fs::path(config.run_dir) / "summary.json").string(), j.dump(1));
+  std::string text = fmt::format(
+      "\n== {} summary ==\n  ranks            {}\n  steps            {} → {}{}\n"
+      "  loss             {:.4f} → {:.4f}\n  throughput       {:.0f} tokens/s ({:.1f} s training)\n"
+      "  skipped steps    {}\n  checkpoint       {}\n",
+      job_name, ctx.comm->size(), r.start_step, r.end_step,
+      r.stopped_by_signal ? " (stopped by signal)" : "",
+      r.losses.empty() ? 0.0 : r.losses.front(), r.losses.empty() ? 0.0 : r.losses.back(),
+      r.tokens_per_s, r.wall_s, r.skipped_steps, r.last_checkpoint);
+  for (const auto& [k, v] : extra) text += fmt::format("  {:<16} {}\n", k, v);
+  std::fputs(text.c_str(), stdout);
+  std::fflush(stdout);
+}
+
+int exit_code(const train::TrainResult& r) {
+  return r.stopped_by_signal ? kExitCheckpointedOnSignal : 0;
+}
+
+}  // namespace kd::methods

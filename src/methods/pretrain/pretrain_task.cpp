@@ -1,0 +1,132 @@
+#include "methods/pretrain/pretrain_task.h"
+
+#include <fstream>
+
+#include "common/check.h"
+#include "common/log.h"
+#include "model/model_dir.h"
+
+namespace kd::methods {
+
+model::BertConfig model_config_from(const ModelSection& m) {
+  std::ifstream in(m.vocab);
+  KD_CHECK_HINT(in.good(), "set model.vocab to a vocab.txt (one WordPiece per line)",
+                "model.vocab: cannot read '{}'", m.vocab);
+  int64_t lines = 0;
+  for (std::string s; std::getline(in, s);) ++lines;
+  KD_CHECK(lines > 5, "model.vocab '{}' has only {} lines", m.vocab, lines);
+  KD_CHECK_HINT(m.num_heads > 0 && m.hidden_size % m.num_heads == 0,
+                "choose model.num_heads dividing model.hidden_size",
+                "model.hidden_size {} is not divisible by model.num_heads {}", m.hidden_size,
+                m.num_heads);
+  auto c = model::BertConfig::uniform(lines, m.hidden_size, m.num_layers, m.num_heads,
+                                      m.intermediate_size);
+  c.max_position_embeddings = m.max_position_embeddings;
+  c.hidden_dropout_prob = m.hidden_dropout;
+  c.attention_probs_dropout_prob = m.attention_dropout;
+  c.validate("model section");
+  return c;
+}
+
+MlmNspLoss mlm_nsp_loss(model::BertForPreTraining& model, const data::PretrainBatch& batch,
+                        bool with_nsp) {
+  auto labels = batch.mlm_labels.reshape(-1);  // [B*T]
+  auto positions = (labels != -100).nonzero().reshape(-1);  // [M]
+  model::ForwardOptions opt;
+  opt.mlm_positions = positions;
+  opt.compute_nsp = with_nsp;
+  auto out = model->forward(batch.input_ids, batch.token_type_ids, batch.attention_mask, opt);
+  auto targets = labels.index_select(0, positions);  // [M]
+  MlmNspLoss l;
+  l.mlm = torch::nn::functional::cross_entropy(out.mlm_logits, targets);  // [M, V] fp32
+  l.total = l.mlm;
+  if (with_nsp) {
+    l.nsp = torch::nn::functional::cross_entropy(out.nsp_logits, batch.nsp_labels);
+    l.total = l.total + l.nsp;
+  }
+  l.masked = positions.numel();
+  {
+    torch::NoGradGuard no_grad;
+    l.correct = (out.mlm_logits.argmax(-1) == targets).sum().item<int64_t>();
+  }
+  return l;
+}
+
+PretrainTask::PretrainTask(const PretrainConfig& config, int rank, int world) : config_(config) {
+  KD_CHECK_HINT(!config.data.train.empty(), "set data.train to HDF5 shard globs",
+                "data.train is empty");
+  if (config.model.init_from.empty()) {
+    model_ = model::BertForPreTraining(model_config_from(config.model));
+    model_->init_weights(config.seed);
+  } else {
+    model_ = model::load_model_dir(config.model.init_from);
+  }
+  torch::ScalarType compute = torch::kFloat;
+  if (config.train.precision == "bf16") compute = torch::kBFloat16;
+  KD_CHECK(config.train.precision != "fp16" || config.device == "cuda",
+           "train.precision fp16 is for GPUs; use bf16 on CPU");
+  if (config.train.precision == "fp16") compute = torch::kHalf;
+  model_->set_compute_dtype(compute);
+  if (config.device == "cuda") model_->to(torch::kCUDA);
+  model_->train();
+
+  data::LoaderOptions lo;
+  lo.files = data::expand_globs(config.data.train);
+  lo.batch_size = config.data.batch_size;
+  lo.seed = config.seed;
+  lo.prefetch = config.data.prefetch;
+  loader_ = std::make_unique<data::PretrainLoader>(lo, rank, world);
+  const auto& mc = model_->config();
+  log_info("pretrain", "model: L={} H={} A={} F={} V={} · {:.2f}M parameters · {} shard file(s), "
+           "{} batches/epoch/rank",
+           mc.num_hidden_layers, mc.hidden_size, mc.layers.empty() ? 0 : mc.layers[0].num_heads,
+           mc.layers.empty() ? 0 : mc.layers[0].intermediate_size, mc.vocab_size,
+           mc.num_parameters() / 1e6, lo.files.size(), loader_->batches_per_epoch());
+}
+
+train::NamedTensors PretrainTask::trainable_parameters() {
+  train::NamedTensors out;
+  for (auto& item : model_->named_parameters()) out.emplace_back(item.key(), item.value());
+  return out;
+}
+
+train::MicroStepResult PretrainTask::micro_step() {
+  auto batch = loader_->next();
+  KD_CHECK(batch.has_value(), "data loader ended unexpectedly");
+  if (config_.device == "cuda") {
+    for (auto* t : {&batch->input_ids, &batch->token_type_ids, &batch->attention_mask,
+                    &batch->mlm_labels, &batch->nsp_labels})
+      *t = t->to(torch::kCUDA, /*non_blocking=*/true);
+  }
+  auto l = mlm_nsp_loss(model_, *batch);
+  train::MicroStepResult r;
+  r.loss = l.total;
+  r.parts["mlm_loss"] = l.mlm.item<double>();
+  r.parts["nsp_loss"] = l.nsp.item<double>();
+  r.parts["mlm_acc"] = l.masked ? static_cast<double>(l.correct) / l.masked : 0.0;
+  r.tokens = batch->input_ids.numel();
+  return r;
+}
+
+nlohmann::json PretrainTask::rank_state() const { return {{"loader", loader_->cursor()}}; }
+
+void PretrainTask::load_rank_state(const nlohmann::json& state) {
+  loader_->restore(state.at("loader"));
+}
+
+void PretrainTask::save_model(const std::string& dir) {
+  model::save_model_dir(dir, model_, config_.model.vocab);
+}
+
+void PretrainTask::load_model(const std::string& dir) {
+  auto loaded = model::load_model_dir(dir);
+  torch::NoGradGuard no_grad;
+  auto src = loaded->named_parameters();
+  for (auto& item : model_->named_parameters()) {
+    auto* t = src.find(item.key());
+    KD_CHECK(t != nullptr, "checkpoint model {} lacks parameter {}", dir, item.key());
+    item.value().copy_(*t);
+  }
+}
+
+}  // namespace kd::methods

@@ -1,0 +1,42 @@
+// MLM + NSP pre-training of a BertForPreTraining on NVIDIA-layout HDF5 shards.
+#pragma once
+#include <memory>
+
+#include "data/pretrain_loader.h"
+#include "model/bert.h"
+#include "methods/pretrain/pretrain_config.h"
+#include "train/training_task.h"
+
+namespace kd::methods {
+
+// MLM cross-entropy over labelled positions (+ NSP cross-entropy): the pre-training loss, shared
+// by pretrain, schuBERT and the MLM-only distillation baseline.
+struct MlmNspLoss {
+  torch::Tensor total, mlm, nsp;
+  int64_t masked = 0;
+  int64_t correct = 0;  // argmax == label among masked positions
+};
+MlmNspLoss mlm_nsp_loss(model::BertForPreTraining& model, const data::PretrainBatch& batch,
+                        bool with_nsp = true);
+
+// Builds the model config from the model section (vocab size = lines of the vocab file).
+model::BertConfig model_config_from(const ModelSection& m);
+
+class PretrainTask : public train::TrainingTask {
+ public:
+  PretrainTask(const PretrainConfig& config, int rank, int world);
+  train::NamedTensors trainable_parameters() override;
+  train::MicroStepResult micro_step() override;
+  nlohmann::json rank_state() const override;
+  void load_rank_state(const nlohmann::json& state) override;
+  void save_model(const std::string& dir) override;
+  void load_model(const std::string& dir) override;
+  model::BertForPreTraining& model() { return model_; }
+
+ private:
+  PretrainConfig config_;
+  model::BertForPreTraining model_{nullptr};
+  std::unique_ptr<data::PretrainLoader> loader_;
+};
+
+}  // namespace kd::methods

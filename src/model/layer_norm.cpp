@@ -1,0 +1,62 @@
+#include "model/layer_norm.h"
+
+#include "common/check.h"
+
+namespace kd::model {
+namespace {
+// Re-registers a parameter under the same name with a new (smaller) tensor.
+void replace_param(torch::OrderedDict<std::string, torch::Tensor>& params, const std::string& name,
+                   torch::Tensor& member, const torch::Tensor& value) {
+  auto v = value.detach().clone().contiguous().set_requires_grad(member.requires_grad());
+  params[name] = v;
+  member = v;
+}
+void check_index(const torch::Tensor& idx, int64_t n, const char* what) {
+  KD_CHECK(idx.numel() == 0 ||
+               (idx.min().item<int64_t>() >= 0 && idx.max().item<int64_t>() < n),
+           "{}: index out of range for size {}", what, n);
+}
+}  // namespace
+
+LayerNormImpl::LayerNormImpl(int64_t size, double eps) : eps_(eps) {
+  weight = register_parameter("weight", torch::ones({size}));
+  bias = register_parameter("bias", torch::zeros({size}));
+}
+
+torch::Tensor LayerNormImpl::forward(const torch::Tensor& x) {
+  return torch::layer_norm(x.to(torch::kFloat), {weight.size(0)}, weight, bias, eps_);
+}
+
+void LayerNormImpl::keep(const torch::Tensor& index) {
+  auto idx = index.to(torch::kLong).flatten();
+  check_index(idx, size(), "LayerNorm::keep");
+  torch::NoGradGuard no_grad;
+  replace_param(parameters_, "weight", weight, weight.index_select(0, idx));
+  replace_param(parameters_, "bias", bias, bias.index_select(0, idx));
+}
+
+void LayerNormImpl::pretty_print(std::ostream& stream) const {
+  stream << "kd::model::LayerNorm(" << weight.size(0) << ", eps=" << eps_ << ")";
+}
+
+EmbeddingTableImpl::EmbeddingTableImpl(int64_t num, int64_t dim, int64_t padding_idx)
+    : padding_idx_(padding_idx) {
+  weight = register_parameter("weight", torch::zeros({num, dim}));
+}
+
+torch::Tensor EmbeddingTableImpl::forward(const torch::Tensor& ids) {
+  return torch::embedding(weight, ids, padding_idx_);
+}
+
+void EmbeddingTableImpl::keep_cols(const torch::Tensor& index) {
+  auto idx = index.to(torch::kLong).flatten();
+  check_index(idx, dim(), "EmbeddingTable::keep_cols");
+  torch::NoGradGuard no_grad;
+  replace_param(parameters_, "weight", weight, weight.index_select(1, idx));
+}
+
+void EmbeddingTableImpl::pretty_print(std::ostream& stream) const {
+  stream << "kd::model::EmbeddingTable(" << weight.size(0) << ", " << weight.size(1) << ")";
+}
+
+}  // namespace kd::model

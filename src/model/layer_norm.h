@@ -1,0 +1,45 @@
+// LayerNorm over the last dimension whose size is read from its weight, so structural surgery
+// on the hidden size (schuBERT's α_H) just swaps the parameters.
+#pragma once
+#include <torch/torch.h>
+
+namespace kd::model {
+
+class LayerNormImpl : public torch::nn::Module {
+ public:
+  LayerNormImpl(int64_t size, double eps);
+  // x [..., H] -> [..., H]; always computed in fp32 (bf16 input is upcast).
+  torch::Tensor forward(const torch::Tensor& x);
+  // Keeps features `index` (int64 [n]); new parameters under the same names.
+  void keep(const torch::Tensor& index);
+  int64_t size() const { return weight.size(0); }
+  double eps() const { return eps_; }
+  void pretty_print(std::ostream& stream) const override;
+
+  torch::Tensor weight;  // [H] ("weight"; old checkpoints call it gamma)
+  torch::Tensor bias;    // [H] ("bias"; old checkpoints call it beta)
+
+ private:
+  double eps_;
+};
+TORCH_MODULE(LayerNorm);
+
+// A lookup table with a single parameter "weight" [num, dim] (Hugging Face nn.Embedding names).
+class EmbeddingTableImpl : public torch::nn::Module {
+ public:
+  // padding_idx >= 0: that row gets no gradient (nn.Embedding(padding_idx=...) semantics).
+  EmbeddingTableImpl(int64_t num, int64_t dim, int64_t padding_idx = -1);
+  torch::Tensor forward(const torch::Tensor& ids);  // [...] int64 -> [..., dim] fp32
+  void keep_cols(const torch::Tensor& index);       // hidden-size surgery
+  int64_t num() const { return weight.size(0); }
+  int64_t dim() const { return weight.size(1); }
+  void pretty_print(std::ostream& stream) const override;
+
+  torch::Tensor weight;  // [num, dim]
+
+ private:
+  int64_t padding_idx_;
+};
+TORCH_MODULE(EmbeddingTable);
+
+}  // namespace kd::model

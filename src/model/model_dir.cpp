@@ -1,0 +1,258 @@
+#include "model/model_dir.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "common/check.h"
+#include "common/log.h"
+#include "model/safetensors.h"
+#include "model/shape_util.h"
+
+namespace kd::model {
+namespace {
+namespace fs = std::filesystem;
+
+void write_text_file(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  KD_CHECK_HINT(out.good(), "check that the directory is writable", "{}: cannot write",
+                path.string());
+  out << text;
+  out.flush();
+  KD_CHECK(out.good(), "{}: write failed (disk full?)", path.string());
+}
+
+void fsync_path(const fs::path& p, bool directory) {
+  int fd = ::open(p.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// The config.json field(s) that determine a tensor's shape, for error messages.
+std::string config_field_for(const std::string& name) {
+  static const std::regex layer_re(R"(bert\.encoder\.layer\.(\d+)\.(.*))");
+  std::smatch m;
+  if (std::regex_match(name, m, layer_re)) {
+    const std::string l = m[1], rest = m[2];
+    const std::string per = " (layer " + l + ")";
+    if (rest.find("attention.self.query") == 0 || rest.find("attention.self.key") == 0)
+      return "num_attention_heads x attention head size (layer_num_attention_heads/"
+             "layer_attention_head_size)" + per + " and hidden_size";
+    if (rest.find("attention.self.value") == 0 || rest.find("attention.output.dense") == 0)
+      return "num_attention_heads x value head size (layer_num_attention_heads/"
+             "layer_value_head_size)" + per + " and hidden_size";
+    if (rest.find("intermediate.dense") == 0 || rest.find("output.dense") == 0)
+      return "intermediate_size (layer_intermediate_size)" + per + " and hidden_size";
+    return "hidden_size";
+  }
+  if (name.find("word_embeddings") != std::string::npos) return "vocab_size and hidden_size";
+  if (name.find("position_embeddings") != std::string::npos)
+    return "max_position_embeddings and hidden_size";
+  if (name.find("token_type_embeddings") != std::string::npos)
+    return "type_vocab_size and hidden_size";
+  if (name == "cls.predictions.bias") return "vocab_size";
+  return "hidden_size";
+}
+
+// Maps a checkpoint name to our (HF BertForPreTraining) name.
+std::string normalise_name(std::string name, bool add_bert_prefix) {
+  if (add_bert_prefix && !starts_with(name, "cls.") && !starts_with(name, "bert."))
+    name = "bert." + name;
+  // Old TF-converted checkpoints: LayerNorm.gamma/beta.
+  if (ends_with(name, "LayerNorm.gamma")) name.replace(name.size() - 5, 5, "weight");
+  if (ends_with(name, "LayerNorm.beta")) name.replace(name.size() - 4, 4, "bias");
+  return name;
+}
+
+}  // namespace
+
+BertConfig load_config(const std::string& dir) {
+  const fs::path path = fs::path(dir) / "config.json";
+  std::ifstream in(path);
+  KD_CHECK_HINT(in.good(), "pass a model directory with config.json, model.safetensors, vocab.txt",
+                "{}: cannot open", path.string());
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    KD_FAIL("{}: invalid JSON ({})", path.string(), e.what());
+  }
+  return BertConfig::from_json(j, path.string());
+}
+
+void save_model_dir(const std::string& dir, BertForPreTraining& model,
+                    const std::string& vocab_source) {
+  const fs::path target = fs::absolute(fs::path(dir)).lexically_normal();
+  const fs::path parent = target.parent_path();
+  fs::create_directories(parent);
+  const fs::path tmp = parent / (target.filename().string() + ".tmp." + std::to_string(::getpid()));
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+
+  const BertConfig& cfg = model->config();
+  write_text_file(tmp / "config.json", cfg.to_json().dump(2) + "\n");
+  fsync_path(tmp / "config.json", false);
+
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;
+  for (const auto& p : model->named_parameters())
+    tensors.emplace_back(p.key(), p.value().detach().to(torch::kFloat));
+  save_safetensors((tmp / "model.safetensors").string(), tensors,
+                   {{"format", "pt"}});  // HF expects format=pt
+
+  if (!vocab_source.empty()) {
+    KD_CHECK_HINT(fs::exists(vocab_source), "pass the vocab.txt the model was trained with",
+                  "save_model_dir: vocabulary {} not found", vocab_source);
+    fs::copy_file(vocab_source, tmp / "vocab.txt", fs::copy_options::overwrite_existing);
+    fsync_path(tmp / "vocab.txt", false);
+    std::ifstream v(vocab_source);
+    int64_t lines = 0;
+    for (std::string line; std::getline(v, line);) ++lines;
+    if (lines != cfg.vocab_size)
+      log_warn("model", "{}: vocab.txt has {} entries but vocab_size is {}", dir, lines,
+               cfg.vocab_size);
+  }
+  fsync_path(tmp, true);
+
+  // Swap into place: rename is atomic for a fresh target; an existing one is moved aside first.
+  const fs::path old = parent / (target.filename().string() + ".old." + std::to_string(::getpid()));
+  const bool existed = fs::exists(target);
+  if (existed) fs::rename(target, old);
+  fs::rename(tmp, target);
+  if (existed) fs::remove_all(old);
+  fsync_path(parent, true);
+}
+
+BertForPreTraining load_model_dir(const std::string& dir) {
+  const BertConfig cfg = load_config(dir);
+  const fs::path wpath = fs::path(dir) / "model.safetensors";
+  KD_CHECK_HINT(fs::exists(wpath),
+                "kdprune reads safetensors weights; convert pytorch_model.bin with the "
+                "safetensors package (safetensors.torch.save_file) first",
+                "{}: model.safetensors not found", dir);
+  auto raw = load_safetensors(wpath.string());
+
+  // Naming variants: BertModel without the `bert.` prefix (embeddings.*, encoder.*, pooler.*).
+  bool any_bert = false;
+  for (const auto& [name, t] : raw) any_bert |= starts_with(name, "bert.");
+  std::map<std::string, torch::Tensor> tensors;
+  for (const auto& [name, t] : raw) {
+    const std::string n = normalise_name(name, !any_bert);
+    KD_CHECK(!tensors.count(n), "{}: tensors '{}' and another one both map to '{}'",
+             wpath.string(), name, n);
+    tensors[n] = t;
+  }
+
+  BertForPreTraining model(cfg);
+  model->init_weights(0);  // only heads absent from a BertModel checkpoint keep these values
+  bool any_cls = false;
+  for (const auto& [name, t] : tensors) any_cls |= starts_with(name, "cls.");
+  // HF ties cls.predictions.decoder.bias to cls.predictions.bias; accept either.
+  if (!tensors.count("cls.predictions.bias") && tensors.count("cls.predictions.decoder.bias"))
+    tensors["cls.predictions.bias"] = tensors["cls.predictions.decoder.bias"];
+
+  std::set<std::string> used;
+  std::vector<std::string> fresh;
+  torch::NoGradGuard no_grad;
+  for (auto& p : model->named_parameters()) {
+    const std::string& name = p.key();
+    auto it = tensors.find(name);
+    if (it == tensors.end()) {
+      // A BertModel checkpoint has no heads (and may lack the pooler): keep the fresh init.
+      const bool head = starts_with(name, "cls.") || starts_with(name, "bert.pooler.");
+      KD_CHECK_HINT(head && !any_cls, "the checkpoint must hold every BertForPreTraining tensor",
+                    "{}: tensor '{}' missing", wpath.string(), name);
+      fresh.push_back(name);
+      continue;
+    }
+    const torch::Tensor& src = it->second;
+    const auto st = src.scalar_type();
+    KD_CHECK(st == torch::kFloat || st == torch::kHalf || st == torch::kBFloat16 ||
+                 st == torch::kDouble,
+             "{}: tensor '{}' has dtype {}; floating point (F32/F16/BF16/F64) expected",
+             wpath.string(), name, c10::toString(st));
+    KD_CHECK_HINT(src.sizes() == p.value().sizes(),
+                  "config.json and model.safetensors must come from the same model",
+                  "{}: tensor '{}' has shape {} but config.json implies {} (from {})",
+                  wpath.string(), name, shape_str(src.sizes()), shape_str(p.value().sizes()),
+                  config_field_for(name));
+    p.value().copy_(src.to(torch::kFloat));
+    used.insert(name);
+  }
+  if (!fresh.empty())
+    log_warn("model",
+             "{}: BertModel checkpoint without pre-training heads; {} head tensors initialised "
+             "randomly (fill-mask/NSP outputs are meaningless until trained): {}",
+             dir, fresh.size(), fmt::join(fresh, ", "));
+
+  std::vector<std::string> extra;
+  for (const auto& [name, t] : tensors) {
+    if (used.count(name)) continue;
+    if (name == "cls.predictions.decoder.bias" || name == "bert.embeddings.position_ids") continue;
+    if (name == "cls.predictions.decoder.weight") {
+      // Tied to the word embeddings; a checkpoint storing it must agree in shape.
+      KD_CHECK(t.sizes() == model->embeddings->word_embeddings->weight.sizes(),
+               "{}: cls.predictions.decoder.weight has shape {}, word embeddings are {}",
+               wpath.string(), shape_str(t.sizes()),
+               shape_str(model->embeddings->word_embeddings->weight.sizes()));
+      continue;
+    }
+    extra.push_back(name);
+  }
+  if (!extra.empty())
+    log_warn("model", "{}: {} unexpected tensors ignored: {}", wpath.string(), extra.size(),
+             fmt::join(extra, ", "));
+  return model;
+}
+
+std::string describe_config(const BertConfig& cfg) {
+  std::ostringstream o;
+  const int64_t H = cfg.hidden_size;
+  o << fmt::format("hidden_size H={}  vocab_size={}  layers={}  max_position_embeddings={}  "
+                   "type_vocab_size={}  hidden_act={}\n",
+                   H, cfg.vocab_size, cfg.num_hidden_layers, cfg.max_position_embeddings,
+                   cfg.type_vocab_size, cfg.hidden_act);
+  o << fmt::format("{:>5}  {:>5}  {:>7}  {:>6}  {:>7}  {:>5}  {:>14}\n", "layer", "A", "k(q/k)",
+                   "v", "F", "H", "parameters");
+  int64_t encoder = 0;
+  for (size_t l = 0; l < cfg.layers.size(); ++l) {
+    const auto& d = cfg.layers[l];
+    const int64_t n = cfg.layer_num_parameters(l);
+    encoder += n;
+    o << fmt::format("{:>5}  {:>5}  {:>7}  {:>6}  {:>7}  {:>5}  {:>14L}\n", l, d.num_heads,
+                     d.qk_head_size, d.v_head_size, d.intermediate_size, H, n);
+  }
+  const int64_t emb = (cfg.vocab_size + cfg.max_position_embeddings + cfg.type_vocab_size) * H +
+                      2 * H;
+  const int64_t total = cfg.num_parameters();
+  o << fmt::format("embeddings: {}   encoder: {}   pooler + heads: {}\n", emb, encoder,
+                   total - emb - encoder);
+  o << fmt::format("total parameters: {} ({:.2f}M, decoder tied to word embeddings)\n", total,
+                   total / 1e6);
+  return o.str();
+}
+
+std::string inspect_model_dir(const std::string& dir) {
+  // Loading the weights too checks that the directory is complete and consistent.
+  auto model = load_model_dir(dir);
+  const BertConfig& cfg = model->config();
+  int64_t counted = 0;
+  for (const auto& p : model->parameters()) counted += p.numel();
+  KD_CHECK(counted == cfg.num_parameters(),
+           "inspect: parameter count {} disagrees with the config formula {}", counted,
+           cfg.num_parameters());
+  return "model: " + dir + "\n" + describe_config(cfg);
+}
+
+}  // namespace kd::model

@@ -1,0 +1,31 @@
+// Model directories (the exchange format, Hugging Face layout): config.json (HF BertConfig
+// keys + per-layer lists when layers differ), model.safetensors (HF BertForPreTraining tensor
+// names, fp32, tied decoder weight omitted) and vocab.txt.
+#pragma once
+#include <string>
+
+#include "model/bert.h"
+
+namespace kd::model {
+
+// Writes DIR atomically: everything goes to a sibling temporary directory that is renamed
+// into place (an existing DIR is replaced). vocab_source: the vocab.txt to copy ("" = none).
+void save_model_dir(const std::string& dir, BertForPreTraining& model,
+                    const std::string& vocab_source);
+
+// Reads config.json + model.safetensors. Accepts F32/F16/BF16/F64 weights (converted to fp32),
+// old LayerNorm names gamma/beta, BertModel checkpoints (only `bert.` keys: heads keep a fresh
+// init, with a warning) and names without the `bert.` prefix. Missing tensors and shapes that
+// disagree with config.json are errors naming the tensor (and the config field); unexpected
+// extra tensors are listed in a warning.
+BertForPreTraining load_model_dir(const std::string& dir);
+
+// Reads only DIR/config.json.
+BertConfig load_config(const std::string& dir);
+
+// Per-layer A, k, v, F, H and parameter counts (per layer and total), for `kdprune inspect`.
+std::string inspect_model_dir(const std::string& dir);
+// The same table for a config in memory.
+std::string describe_config(const BertConfig& cfg);
+
+}  // namespace kd::model

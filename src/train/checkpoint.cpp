@@ -1,0 +1,99 @@
+#include "train/checkpoint.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/check.h"
+
+namespace kd::train {
+namespace fs = std::filesystem;
+
+namespace {
+void fsync_path(const fs::path& p) {
+  int fd = ::open(p.c_str(), O_RDONLY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+bool is_complete(const fs::path& dir) {
+  return fs::is_directory(dir) && fs::exists(dir / "trainer_state.json");
+}
+}  // namespace
+
+std::string checkpoints_dir(const std::string& run_dir) {
+  return (fs::path(run_dir) / "checkpoints").string();
+}
+
+std::string checkpoint_name(int64_t step) { return fmt::format("step_{:08d}", step); }
+
+void write_file_atomic(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    KD_CHECK(out.good(), "cannot write '{}'", tmp);
+    out << text;
+    out.flush();
+    KD_CHECK(out.good(), "write to '{}' failed (disk full?)", tmp);
+  }
+  fsync_path(tmp);
+  fs::rename(tmp, path);
+  fsync_path(fs::path(path).parent_path());
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  KD_CHECK(in.good(), "cannot read '{}'", path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::optional<std::string> find_resume_checkpoint(const std::string& run_dir,
+                                                  const std::string& resume) {
+  if (resume == "never") return std::nullopt;
+  if (resume != "auto") {
+    KD_CHECK_HINT(is_complete(resume), "point resume: at a checkpoint directory (with trainer_state.json)",
+                  "resume: '{}' is not a complete checkpoint", resume);
+    return resume;
+  }
+  fs::path latest = fs::path(checkpoints_dir(run_dir)) / "latest";
+  if (!fs::exists(latest)) return std::nullopt;
+  std::string name = read_file(latest.string());
+  name.erase(name.find_last_not_of(" \n\r\t") + 1);
+  fs::path dir = fs::path(checkpoints_dir(run_dir)) / name;
+  KD_CHECK_HINT(is_complete(dir), "remove the run directory or set resume: never",
+                "'{}' names '{}', which is not a complete checkpoint", latest.string(),
+                dir.string());
+  return dir.string();
+}
+
+void publish_checkpoint(const std::string& tmp_dir, const std::string& final_dir) {
+  for (const auto& e : fs::recursive_directory_iterator(tmp_dir))
+    if (e.is_regular_file()) fsync_path(e.path());
+  if (fs::exists(final_dir)) fs::remove_all(final_dir);
+  fs::rename(tmp_dir, final_dir);
+  fsync_path(fs::path(final_dir).parent_path());
+  write_file_atomic((fs::path(final_dir).parent_path() / "latest").string(),
+                    fs::path(final_dir).filename().string() + "\n");
+}
+
+void prune_checkpoints(const std::string& run_dir, int64_t keep) {
+  std::vector<fs::path> dirs;
+  fs::path root = checkpoints_dir(run_dir);
+  if (!fs::exists(root)) return;
+  for (const auto& e : fs::directory_iterator(root)) {
+    auto name = e.path().filename().string();
+    if (e.is_directory() && name.rfind("step_", 0) == 0 && name.find(".tmp") == std::string::npos)
+      dirs.push_back(e.path());
+  }
+  std::sort(dirs.begin(), dirs.end());
+  for (size_t i = 0; i + keep < dirs.size(); ++i) fs::remove_all(dirs[i]);
+}
+
+}  // namespace kd::train

@@ -1,0 +1,28 @@
+// Checkpoint directories: run_dir/checkpoints/step_00000123/ holding
+//   model/ (the model-directory contract), optimizer.safetensors, trainer_state.json
+//   (step, per-rank RNG state and task state such as the data cursor), config.yaml.
+// Written by rank 0 into a .tmp directory, fsynced and renamed; `latest` (a one-line file,
+// replaced atomically) names the newest complete checkpoint.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+
+namespace kd::train {
+
+std::string checkpoints_dir(const std::string& run_dir);
+std::string checkpoint_name(int64_t step);
+// The checkpoint that `resume` selects: auto = newest complete one in run_dir (if any),
+// never = none, else the given directory (which must exist and be complete).
+std::optional<std::string> find_resume_checkpoint(const std::string& run_dir,
+                                                  const std::string& resume);
+// Marks `dir` complete: fsyncs its files, renames dir.tmp → dir and updates `latest`.
+void publish_checkpoint(const std::string& tmp_dir, const std::string& final_dir);
+// Removes all but the newest `keep` checkpoints.
+void prune_checkpoints(const std::string& run_dir, int64_t keep);
+// Atomic text file write (temp + fsync + rename).
+void write_file_atomic(const std::string& path, const std::string& text);
+std::string read_file(const std::string& path);
+
+}  // namespace kd::train

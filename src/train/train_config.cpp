@@ -1,0 +1,35 @@
+#include "train/train_config.h"
+
+#include "common/check.h"
+
+namespace kd::train {
+
+void TrainConfig::validate() const {
+  KD_CHECK(steps > 0, "train.steps must be > 0 (got {})", steps);
+  KD_CHECK(grad_accum >= 1, "train.grad_accum must be >= 1 (got {})", grad_accum);
+  KD_CHECK(precision == "fp32" || precision == "bf16" || precision == "fp16",
+           "train.precision must be fp32, bf16 or fp16 (got '{}')", precision);
+  KD_CHECK(nonfinite == "stop" || nonfinite == "skip",
+           "train.nonfinite must be stop or skip (got '{}')", nonfinite);
+  KD_CHECK(log_every >= 1, "train.log_every must be >= 1");
+  KD_CHECK(checkpoint_every >= 0, "train.checkpoint_every must be >= 0");
+  KD_CHECK(keep_checkpoints >= 1, "train.keep_checkpoints must be >= 1");
+  KD_CHECK(optimizer.name == "adamw" || optimizer.name == "lamb",
+           "train.optimizer.name must be adamw or lamb (got '{}')", optimizer.name);
+  KD_CHECK(optimizer.lr > 0, "train.optimizer.lr must be > 0");
+  KD_CHECK(schedule.kind == "linear" || schedule.kind == "poly" || schedule.kind == "constant",
+           "train.schedule.kind must be linear, poly or constant (got '{}')", schedule.kind);
+  KD_CHECK(schedule.warmup_steps >= 0 && schedule.warmup_steps <= steps,
+           "train.schedule.warmup_steps must be in [0, train.steps]");
+}
+
+void JobConfig::validate() const {
+  KD_CHECK(!run_dir.empty(), "run_dir must be set");
+  KD_CHECK(device == "cpu" || device == "cuda", "device must be cpu or cuda (got '{}')", device);
+  KD_CHECK(threads >= 0, "threads must be >= 0");
+  train.validate();
+  KD_CHECK(debug.fail_kind == "exception" || debug.fail_kind == "nan",
+           "debug.fail_kind must be exception or nan");
+}
+
+}  // namespace kd::train

@@ -1,0 +1,122 @@
+// Config sections shared by every training job (see configs/*.yaml for annotated examples).
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace kd::train {
+
+struct OptimizerConfig {
+  std::string name = "adamw";  // adamw | lamb
+  double lr = 1e-4;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-6;
+  double weight_decay = 0.01;  // not applied to biases and LayerNorm weights
+  template <class V>
+  void visit(V& v) {
+    v("name", name, "adamw | lamb");
+    v("lr", lr, "peak learning rate");
+    v("beta1", beta1);
+    v("beta2", beta2);
+    v("eps", eps);
+    v("weight_decay", weight_decay);
+  }
+};
+
+struct ScheduleConfig {
+  std::string kind = "linear";  // linear | poly | constant (after warm-up)
+  int64_t warmup_steps = 0;
+  double power = 1.0;         // poly decay exponent
+  double end_lr_ratio = 0.0;  // final lr = end_lr_ratio * lr
+  template <class V>
+  void visit(V& v) {
+    v("kind", kind, "linear | poly | constant");
+    v("warmup_steps", warmup_steps);
+    v("power", power);
+    v("end_lr_ratio", end_lr_ratio);
+  }
+};
+
+struct TrainConfig {
+  int64_t steps = 1000;        // optimizer steps
+  int64_t grad_accum = 1;      // micro-steps per optimizer step
+  double clip_norm = 1.0;      // global gradient-norm clip after sync; 0 = off
+  std::string precision = "fp32";  // fp32 | bf16 (matmuls in bf16, fp32 master weights)
+  std::string nonfinite = "stop";  // stop | skip (skip the update and count it)
+  int64_t max_skipped = 100;       // with skip: stop after this many skipped steps
+  int64_t log_every = 10;
+  int64_t checkpoint_every = 0;  // 0 = final checkpoint only
+  int64_t keep_checkpoints = 2;
+  OptimizerConfig optimizer;
+  ScheduleConfig schedule;
+  template <class V>
+  void visit(V& v) {
+    v("steps", steps);
+    v("grad_accum", grad_accum);
+    v("clip_norm", clip_norm);
+    v("precision", precision, "fp32 | bf16");
+    v("nonfinite", nonfinite, "stop | skip");
+    v("max_skipped", max_skipped);
+    v("log_every", log_every);
+    v("checkpoint_every", checkpoint_every);
+    v("keep_checkpoints", keep_checkpoints);
+    v("optimizer", optimizer);
+    v("schedule", schedule);
+  }
+  void validate() const;
+};
+
+struct DistConfig {
+  std::string backend = "auto";  // auto | mpi | nccl | local
+  double bucket_mb = 25.0;
+  double first_bucket_mb = 1.0;
+  template <class V>
+  void visit(V& v) {
+    v("backend", backend, "auto | mpi | nccl | local");
+    v("bucket_mb", bucket_mb);
+    v("first_bucket_mb", first_bucket_mb);
+  }
+};
+
+// Deliberate failures for testing that one failing rank ends the whole job.
+struct DebugConfig {
+  int fail_rank = -1;
+  int64_t fail_step = -1;
+  std::string fail_kind = "exception";  // exception | nan
+  int64_t stop_after_step = -1;  // behave as if a stop signal arrived after this step
+  template <class V>
+  void visit(V& v) {
+    v("stop_after_step", stop_after_step, "simulate SIGUSR1 after this step (tests)");
+    v("fail_rank", fail_rank);
+    v("fail_step", fail_step);
+    v("fail_kind", fail_kind, "exception | nan");
+  }
+};
+
+// Fields every job has; job configs derive from it and add their sections.
+struct JobConfig {
+  std::string run_dir = "runs/default";
+  uint64_t seed = 42;
+  std::string resume = "auto";  // auto | never | PATH of a checkpoint directory
+  std::string device = "cpu";   // cpu | cuda
+  int threads = 0;              // intra-op threads per rank; 0 = OMP_NUM_THREADS or 1
+  std::string log_level = "info";
+  TrainConfig train;
+  DistConfig dist;
+  DebugConfig debug;
+  template <class V>
+  void visit(V& v) {
+    v("run_dir", run_dir, "everything the job writes goes here");
+    v("seed", seed);
+    v("resume", resume, "auto | never | checkpoint dir");
+    v("device", device, "cpu | cuda");
+    v("threads", threads);
+    v("log_level", log_level);
+    v("train", train);
+    v("dist", dist);
+    v("debug", debug);
+  }
+  void validate() const;
+};
+
+}  // namespace kd::train

@@ -1,0 +1,42 @@
+// What a method (pretrain, distill, relmask, prompt, schubert) plugs into the one Trainer loop.
+// The loop owns stepping, gradient sync, clipping, the optimizer, the schedule, checkpoints,
+// signals and metrics; a task owns its model, data and loss.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <map>
+#include <string>
+
+#include "train/optimizer.h"
+
+namespace kd::train {
+
+struct MicroStepResult {
+  torch::Tensor loss;                   // scalar, mean over this rank's micro-batch; backwarded
+  std::map<std::string, double> parts;  // named loss terms for metrics (same keys every step)
+  int64_t tokens = 0;                   // tokens processed on this rank (for tokens/s)
+};
+
+class TrainingTask {
+ public:
+  virtual ~TrainingTask() = default;
+  // Parameters the optimizer updates, named, in a fixed order that is the same on every rank.
+  virtual NamedTensors trainable_parameters() = 0;
+  // Fetch the next micro-batch, run forward and return the loss (the Trainer runs backward).
+  virtual MicroStepResult micro_step() = 0;
+
+  // Per-rank state to resume exactly (data cursor, ...). Saved for every rank.
+  virtual nlohmann::json rank_state() const { return nlohmann::json::object(); }
+  virtual void load_rank_state(const nlohmann::json&) {}
+  // Model weights: save is called on rank 0 only; load on every rank.
+  virtual void save_model(const std::string& dir) = 0;
+  virtual void load_model(const std::string& dir) = 0;
+
+  // Hooks for methods that act between steps (prune rounds, evaluation, ...).
+  virtual void after_step(int64_t /*step*/) {}
+  // Final summary lines appended to the trainer's summary.
+  virtual std::map<std::string, std::string> summary() { return {}; }
+};
+
+}  // namespace kd::train
