@@ -402,6 +402,9 @@ def parse_args(argv=None):
 
 def main():
     args = parse_args()
+    if not glob.glob(args.data):  # checked again per rank; here for one clean message
+        sys.exit(f"--data '{args.data}' matches no file; generate shards with "
+                 "bench/make_synthetic_shards.py or point it at NVIDIA-layout HDF5 shards")
     # Spawned children inherit this: OpenBLAS/OpenMP size their pools from it at start-up.
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     port = args.port or free_port()

@@ -103,7 +103,9 @@ template <class T>
 T load(const std::string& path, const std::vector<std::string>& sets) {
   T config;
   YAML::Node root = load_yaml_with_overrides(path, sets);
-  Reader::read_section(root, config, "", path.empty() ? std::string("--set") : path);
+  std::string source = path.empty() ? std::string("--set") : path;
+  if (!path.empty() && !sets.empty()) source += " (with --set overrides)";
+  Reader::read_section(root, config, "", source);
   return config;
 }
 

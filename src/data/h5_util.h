@@ -53,10 +53,9 @@ class Id {
 
 // KD_H5(expr, "context fmt", args...): evaluates an HDF5 call returning hid_t/herr_t/htri_t and
 // throws kd::Error("<context>: <HDF5 reasons>") if it is negative; yields the value otherwise.
-#define KD_H5(expr, ...)                                                              \
-  ([&]() {                                                                            \
-    auto kd_h5_result_ = (expr);                                                      \
-    if (kd_h5_result_ < 0)                                                            \
-      ::kd::data::h5::fail_h5(__FILE__, __LINE__, fmt::format(__VA_ARGS__));          \
-    return kd_h5_result_;                                                             \
+#define KD_H5(expr, ...)                                                                          \
+  ([&]() {                                                                                        \
+    auto kd_h5_result_ = (expr);                                                                  \
+    if (kd_h5_result_ < 0) ::kd::data::h5::fail_h5(__FILE__, __LINE__, fmt::format(__VA_ARGS__)); \
+    return kd_h5_result_;                                                                         \
   }())

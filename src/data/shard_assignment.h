@@ -39,7 +39,8 @@ struct ReadPiece {
   int64_t file = 0;
   int64_t begin = 0;
   int64_t count = 0;
-  uint64_t perm_seed = 0;  // 0 with shuffle off: rows in file order
+  bool shuffled = false;   // false: rows in file order
+  uint64_t perm_seed = 0;  // seed of the row permutation when shuffled
 };
 
 // A rank's reading plan for one epoch.

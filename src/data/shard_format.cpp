@@ -30,9 +30,15 @@ constexpr std::array<FieldSpec, kNumFields> kFields = {{
     {"next_sentence_labels", 1, false, "[N]"},
 }};
 
-const char* dtype_name(const FieldSpec& f) { return f.wide ? "int32" : "int8"; }
-hid_t mem_type(const FieldSpec& f) { return f.wide ? H5T_NATIVE_INT32 : H5T_NATIVE_INT8; }
-hid_t file_type(const FieldSpec& f) { return f.wide ? H5T_STD_I32LE : H5T_STD_I8LE; }
+const char* dtype_name(const FieldSpec& f) {
+  return f.wide ? "int32" : "int8";
+}
+hid_t mem_type(const FieldSpec& f) {
+  return f.wide ? H5T_NATIVE_INT32 : H5T_NATIVE_INT8;
+}
+hid_t file_type(const FieldSpec& f) {
+  return f.wide ? H5T_STD_I32LE : H5T_STD_I8LE;
+}
 
 std::string expected(const FieldSpec& f) {
   return fmt::format("expected integer ({} in the NVIDIA layout) {}", dtype_name(f), f.dims);
@@ -40,35 +46,59 @@ std::string expected(const FieldSpec& f) {
 
 std::string class_name(H5T_class_t c) {
   switch (c) {
-    case H5T_FLOAT: return "float";
-    case H5T_STRING: return "string";
-    case H5T_ENUM: return "enum (e.g. bool)";
-    case H5T_COMPOUND: return "compound";
-    case H5T_ARRAY: return "array";
-    default: return fmt::format("HDF5 type class {}", static_cast<int>(c));
+    case H5T_FLOAT:
+      return "float";
+    case H5T_STRING:
+      return "string";
+    case H5T_ENUM:
+      return "enum (e.g. bool)";
+    case H5T_COMPOUND:
+      return "compound";
+    case H5T_ARRAY:
+      return "array";
+    default:
+      return fmt::format("HDF5 type class {}", static_cast<int>(c));
   }
 }
 
 // Pointer to the buffer of `field` in a block, resized for `rows` rows of width `width`.
 void* field_buffer(InstanceBlock& b, int field, size_t n) {
   switch (field) {
-    case kInputIds: b.input_ids.resize(n); return b.input_ids.data();
-    case kInputMask: b.input_mask.resize(n); return b.input_mask.data();
-    case kSegmentIds: b.segment_ids.resize(n); return b.segment_ids.data();
-    case kMaskedPositions: b.masked_lm_positions.resize(n); return b.masked_lm_positions.data();
-    case kMaskedIds: b.masked_lm_ids.resize(n); return b.masked_lm_ids.data();
-    default: b.next_sentence_labels.resize(n); return b.next_sentence_labels.data();
+    case kInputIds:
+      b.input_ids.resize(n);
+      return b.input_ids.data();
+    case kInputMask:
+      b.input_mask.resize(n);
+      return b.input_mask.data();
+    case kSegmentIds:
+      b.segment_ids.resize(n);
+      return b.segment_ids.data();
+    case kMaskedPositions:
+      b.masked_lm_positions.resize(n);
+      return b.masked_lm_positions.data();
+    case kMaskedIds:
+      b.masked_lm_ids.resize(n);
+      return b.masked_lm_ids.data();
+    default:
+      b.next_sentence_labels.resize(n);
+      return b.next_sentence_labels.data();
   }
 }
 
 size_t field_size(const InstanceBlock& b, int field) {
   switch (field) {
-    case kInputIds: return b.input_ids.size();
-    case kInputMask: return b.input_mask.size();
-    case kSegmentIds: return b.segment_ids.size();
-    case kMaskedPositions: return b.masked_lm_positions.size();
-    case kMaskedIds: return b.masked_lm_ids.size();
-    default: return b.next_sentence_labels.size();
+    case kInputIds:
+      return b.input_ids.size();
+    case kInputMask:
+      return b.input_mask.size();
+    case kSegmentIds:
+      return b.segment_ids.size();
+    case kMaskedPositions:
+      return b.masked_lm_positions.size();
+    case kMaskedIds:
+      return b.masked_lm_ids.size();
+    default:
+      return b.next_sentence_labels.size();
   }
 }
 
@@ -114,8 +144,8 @@ ShardReader::ShardReader(const std::string& path) : path_(path), h_(std::make_un
     h5::Id ds(KD_H5(H5Dopen2(h_->file, spec.name, H5P_DEFAULT),
                     "shard file '{}': '{}' is not a readable dataset ({})", path, spec.name,
                     expected(spec)));
-    h5::Id type(KD_H5(H5Dget_type(ds), "shard file '{}': dataset '{}': cannot read its type",
-                      path, spec.name));
+    h5::Id type(KD_H5(H5Dget_type(ds), "shard file '{}': dataset '{}': cannot read its type", path,
+                      spec.name));
     H5T_class_t cls = H5Tget_class(type);
     KD_CHECK(cls == H5T_INTEGER, "shard file '{}': dataset '{}' has type {}, {}", path, spec.name,
              class_name(cls), expected(spec));
@@ -128,12 +158,14 @@ ShardReader::ShardReader(const std::string& path) : path_(path), h_(std::make_un
     hsize_t dims[2] = {0, 0};
     KD_H5(H5Sget_simple_extent_dims(space, dims, nullptr),
           "shard file '{}': dataset '{}': cannot read its shape", path, spec.name);
-    std::string shape = rank == 2 ? fmt::format("[{}, {}]", dims[0], dims[1])
-                                  : fmt::format("[{}]", dims[0]);
+    std::string shape =
+        rank == 2 ? fmt::format("[{}, {}]", dims[0], dims[1]) : fmt::format("[{}]", dims[0]);
     if (n < 0) {
       n = static_cast<int64_t>(dims[0]);
-      KD_CHECK(n > 0, "shard file '{}': dataset '{}' has shape {}: the shard holds no instances "
-               "(N must be > 0)", path, spec.name, shape);
+      KD_CHECK(n > 0,
+               "shard file '{}': dataset '{}' has shape {}: the shard holds no instances "
+               "(N must be > 0)",
+               path, spec.name, shape);
     }
     KD_CHECK(static_cast<int64_t>(dims[0]) == n,
              "shard file '{}': dataset '{}' has shape {} but 'input_ids' has N = {} rows; every "
@@ -142,7 +174,8 @@ ShardReader::ShardReader(const std::string& path) : path_(path), h_(std::make_un
     if (f == kInputIds) {
       KD_CHECK(dims[1] > 0 && dims[1] <= (1u << 20),
                "shard file '{}': dataset 'input_ids' has shape {}, expected [N, max_seq_length] "
-               "with max_seq_length > 0", path, shape);
+               "with max_seq_length > 0",
+               path, shape);
       seq_len_ = static_cast<int>(dims[1]);
     } else if (f == kInputMask || f == kSegmentIds) {
       KD_CHECK(static_cast<int>(dims[1]) == seq_len_,
@@ -157,7 +190,8 @@ ShardReader::ShardReader(const std::string& path) : path_(path), h_(std::make_un
     } else if (f == kMaskedIds) {
       KD_CHECK(static_cast<int>(dims[1]) == max_predictions_,
                "shard file '{}': dataset 'masked_lm_ids' has shape {}, expected [{}, {}] like "
-               "'masked_lm_positions'", path, shape, n, max_predictions_);
+               "'masked_lm_positions'",
+               path, shape, n, max_predictions_);
     }
     h_->datasets[f] = std::move(ds);
   }
@@ -186,8 +220,8 @@ InstanceBlock ShardReader::read(int64_t begin, int64_t count) const {
     void* buf = field_buffer(b, f, static_cast<size_t>(count) * width);
     if (count == 0) continue;
     const hid_t ds = h_->datasets[f];
-    h5::Id fspace(KD_H5(H5Dget_space(ds), "shard file '{}': dataset '{}': no dataspace", path_,
-                        spec.name));
+    h5::Id fspace(
+        KD_H5(H5Dget_space(ds), "shard file '{}': dataset '{}': no dataspace", path_, spec.name));
     hsize_t start[2] = {static_cast<hsize_t>(begin), 0};
     hsize_t cnt[2] = {static_cast<hsize_t>(count), width};
     KD_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, nullptr, cnt, nullptr),
@@ -199,7 +233,8 @@ InstanceBlock ShardReader::read(int64_t begin, int64_t count) const {
     // H5Dread converts any integer file type (h5py's int64, uint8, ...) to our memory type.
     KD_H5(H5Dread(ds, mem_type(spec), mspace, fspace, H5P_DEFAULT, buf),
           "shard file '{}': dataset '{}': reading rows [{}, {}) failed (corrupt or truncated "
-          "file?)", path_, spec.name, begin, begin + count);
+          "file?)",
+          path_, spec.name, begin, begin + count);
   }
   return b;
 }
@@ -220,8 +255,7 @@ struct ShardWriter::Handles {
   }
 };
 
-ShardWriter::ShardWriter(const std::string& path, int seq_len, int max_predictions,
-                         int gzip_level)
+ShardWriter::ShardWriter(const std::string& path, int seq_len, int max_predictions, int gzip_level)
     : path_(path),
       seq_len_(seq_len),
       max_predictions_(max_predictions),
@@ -258,12 +292,12 @@ ShardWriter::ShardWriter(const std::string& path, int seq_len, int max_predictio
     KD_H5(H5Pset_chunk(dcpl, spec.rank, chunk), "'{}': chunking for '{}'", partial, spec.name);
     if (gzip_level > 0) {
       KD_H5(H5Pset_shuffle(dcpl), "'{}': shuffle filter for '{}'", partial, spec.name);
-      KD_H5(H5Pset_deflate(dcpl, static_cast<unsigned>(gzip_level)), "'{}': gzip for '{}'",
-            partial, spec.name);
+      KD_H5(H5Pset_deflate(dcpl, static_cast<unsigned>(gzip_level)), "'{}': gzip for '{}'", partial,
+            spec.name);
     }
-    h_->datasets[f] = h5::Id(KD_H5(H5Dcreate2(h_->file, spec.name, file_type(spec), space,
-                                              H5P_DEFAULT, dcpl, H5P_DEFAULT),
-                                   "'{}': cannot create dataset '{}'", partial, spec.name));
+    h_->datasets[f] = h5::Id(KD_H5(
+        H5Dcreate2(h_->file, spec.name, file_type(spec), space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+        "'{}': cannot create dataset '{}'", partial, spec.name));
   }
 }
 

@@ -26,8 +26,8 @@ struct Instance {
 // A contiguous block of rows, row-major, as read from a shard.
 struct InstanceBlock {
   int64_t count = 0;
-  int seq_len = 0;          // T
-  int max_predictions = 0;  // P
+  int seq_len = 0;                           // T
+  int max_predictions = 0;                   // P
   std::vector<int32_t> input_ids;            // [count*T]
   std::vector<int8_t> input_mask;            // [count*T]
   std::vector<int8_t> segment_ids;           // [count*T]

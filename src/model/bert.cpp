@@ -10,10 +10,13 @@
 namespace kd::model {
 namespace {
 using Container = torch::nn::Module;
-std::shared_ptr<Container> container() { return std::make_shared<Container>(); }
+std::shared_ptr<Container> container() {
+  return std::make_shared<Container>();
+}
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 }  // namespace
 
@@ -27,8 +30,8 @@ BertForPreTrainingImpl::BertForPreTrainingImpl(const BertConfig& cfg) : config_(
   for (int64_t l = 0; l < cfg.num_hidden_layers; ++l)
     layers_.push_back(
         encoder_layers_->register_module(std::to_string(l), BertLayer(cfg, cfg.layers[l])));
-  pooler = bert->register_module("pooler", container())->register_module("dense",
-                                                                         PrunableLinear(H, H));
+  pooler =
+      bert->register_module("pooler", container())->register_module("dense", PrunableLinear(H, H));
   auto cls = register_module("cls", container());
   predictions_ = cls->register_module("predictions", container());
   auto transform = predictions_->register_module("transform", container());
@@ -72,8 +75,9 @@ void BertForPreTrainingImpl::init_weights(uint64_t seed) {
 }
 
 void BertForPreTrainingImpl::set_compute_dtype(torch::ScalarType t) {
-  KD_CHECK(t == torch::kFloat || t == torch::kBFloat16,
-           "set_compute_dtype: float32 or bfloat16 expected, got {}", c10::toString(t));
+  KD_CHECK(t == torch::kFloat || t == torch::kBFloat16 || t == torch::kHalf,
+           "set_compute_dtype: float32, bfloat16 or float16 (GPU) expected, got {}",
+           c10::toString(t));
   compute_dtype_ = t;
   for (auto& m : modules(/*include_self=*/false))
     if (auto lin = std::dynamic_pointer_cast<PrunableLinearImpl>(m)) lin->set_compute_dtype(t);
@@ -129,8 +133,8 @@ BertOutput BertForPreTrainingImpl::run_encoder(const torch::Tensor& emb,
            "BertForPreTraining: attention_mask {} does not match [B, T] = [{}, {}]",
            shape_str(mask.sizes()), B, T);
   // [B, 1, 1, T]: 0 where kept, float32 min where padded (HF extended attention mask).
-  auto ext = (1.0 - mask.to(torch::kFloat)).view({B, 1, 1, T}) *
-             std::numeric_limits<float>::lowest();
+  auto ext =
+      (1.0 - mask.to(torch::kFloat)).view({B, 1, 1, T}) * std::numeric_limits<float>::lowest();
 
   BertOutput out;
   torch::Tensor h = emb.to(torch::kFloat);  // [B, T, H]
@@ -145,7 +149,8 @@ BertOutput BertForPreTrainingImpl::run_encoder(const torch::Tensor& emb,
   if (opt.compute_mlm) {
     if (opt.mlm_positions.defined()) {
       auto flat = h.reshape({B * T, h.size(2)});  // [B*T, H]
-      out.mlm_logits = mlm_head(flat.index_select(0, opt.mlm_positions.to(torch::kLong).flatten()));
+      out.mlm_logits = mlm_head(
+          flat.index_select(0, opt.mlm_positions.to(flat.device(), torch::kLong).flatten()));
     } else {
       out.mlm_logits = mlm_head(h);  // [B, T, V]
     }
@@ -156,16 +161,16 @@ BertOutput BertForPreTrainingImpl::run_encoder(const torch::Tensor& emb,
 
 torch::Tensor BertForPreTrainingImpl::mlm_head(const torch::Tensor& hidden) {
   auto t = mlm_norm(apply_activation(config_.hidden_act, mlm_transform(hidden)));  // [.., H]
-  const auto& w = embeddings->word_embeddings->weight;                               // [V, H]
+  const auto& w = embeddings->word_embeddings->weight;                             // [V, H]
   if (compute_dtype_ == torch::kFloat) return torch::linear(t, w, mlm_bias);
   return torch::linear(t.to(compute_dtype_), w.to(compute_dtype_), mlm_bias.to(compute_dtype_))
       .to(torch::kFloat);  // [.., V]
 }
 
 torch::Tensor BertForPreTrainingImpl::nsp_head(const torch::Tensor& seq) {
-  auto cls = seq.select(1, 0);                           // [B, H]
+  auto cls = seq.select(1, 0);                               // [B, H]
   auto pooled = torch::tanh(pooler(cls).to(torch::kFloat));  // [B, H]
-  return nsp(pooled).to(torch::kFloat);                  // [B, 2]
+  return nsp(pooled).to(torch::kFloat);                      // [B, 2]
 }
 
 void BertForPreTrainingImpl::keep_hidden(const torch::Tensor& index) {

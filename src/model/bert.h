@@ -47,8 +47,7 @@ class BertForPreTrainingImpl : public torch::nn::Module {
                      const torch::Tensor& attention_mask, const ForwardOptions& opt = {});
   // Hugging Face inputs_embeds: [B, T, H] word-level embeddings replacing the word lookup
   // (positions and token types are still added). Prompt tuning writes soft prompts here.
-  BertOutput forward_embeds(const torch::Tensor& inputs_embeds,
-                            const torch::Tensor& token_type_ids,
+  BertOutput forward_embeds(const torch::Tensor& inputs_embeds, const torch::Tensor& token_type_ids,
                             const torch::Tensor& attention_mask, const ForwardOptions& opt = {});
   // Starts after the embedding block: embedding_output [B, T, H] = hidden_states[0].
   BertOutput forward_encoder(const torch::Tensor& embedding_output,
@@ -60,7 +59,8 @@ class BertForPreTrainingImpl : public torch::nn::Module {
   // HF init: N(0, initializer_range) for linears and embeddings, zero biases (and the pad row
   // of the word embeddings), LayerNorm 1/0. Deterministic for a seed.
   void init_weights(uint64_t seed);
-  void set_compute_dtype(torch::ScalarType t);  // kFloat or kBFloat16 for every matmul
+  // kFloat, kBFloat16 (CPU/GPU) or kHalf (GPU) for every matmul; fp32 master weights.
+  void set_compute_dtype(torch::ScalarType t);
   torch::ScalarType compute_dtype() const { return compute_dtype_; }
 
   // Every query/key/value/attention-output/intermediate/output linear, layer order (6 per layer).
@@ -80,7 +80,8 @@ class BertForPreTrainingImpl : public torch::nn::Module {
   torch::Tensor nsp_head(const torch::Tensor& sequence_output);
 
   // Structural surgery on the shared hidden size (schuBERT α_H): keeps residual features
-  // `index` everywhere (embeddings, every layer, pooler, heads). Per-layer surgery: layer(l)->keep_*.
+  // `index` everywhere (embeddings, every layer, pooler, heads). Per-layer surgery:
+  // layer(l)->keep_*.
   void keep_hidden(const torch::Tensor& index);
   // Removes whole layers, keeping `layers` (in that order).
   void keep_layers(const std::vector<int64_t>& layers);
@@ -89,11 +90,11 @@ class BertForPreTrainingImpl : public torch::nn::Module {
   BertLayer layer(int64_t l) const { return layers_.at(static_cast<size_t>(l)); }
 
   BertEmbeddings embeddings{nullptr};
-  PrunableLinear pooler{nullptr};           // bert.pooler.dense [H, H]
-  PrunableLinear mlm_transform{nullptr};    // cls.predictions.transform.dense [H, H]
-  LayerNorm mlm_norm{nullptr};              // cls.predictions.transform.LayerNorm
-  torch::Tensor mlm_bias;                   // cls.predictions.bias [V]
-  PrunableLinear nsp{nullptr};              // cls.seq_relationship [2, H]
+  PrunableLinear pooler{nullptr};         // bert.pooler.dense [H, H]
+  PrunableLinear mlm_transform{nullptr};  // cls.predictions.transform.dense [H, H]
+  LayerNorm mlm_norm{nullptr};            // cls.predictions.transform.LayerNorm
+  torch::Tensor mlm_bias;                 // cls.predictions.bias [V]
+  PrunableLinear nsp{nullptr};            // cls.seq_relationship [2, H]
 
  private:
   BertOutput run_encoder(const torch::Tensor& embedding_output, const torch::Tensor& mask,

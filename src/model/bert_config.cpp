@@ -11,7 +11,8 @@ using nlohmann::json;
 int64_t get_int(const json& j, const char* key, int64_t def, const std::string& source) {
   if (!j.contains(key) || j.at(key).is_null()) return def;
   const json& v = j.at(key);
-  KD_CHECK(v.is_number_integer() || (v.is_number_float() && v.get<double>() == static_cast<int64_t>(v.get<double>())),
+  KD_CHECK(v.is_number_integer() ||
+               (v.is_number_float() && v.get<double>() == static_cast<int64_t>(v.get<double>())),
            "{}: field '{}' must be an integer, got {}", source, key, v.dump());
   return v.is_number_integer() ? v.get<int64_t>() : static_cast<int64_t>(v.get<double>());
 }
@@ -31,10 +32,9 @@ std::vector<int64_t> get_list(const json& j, const char* key, int64_t layers,
   const json& v = j.at(key);
   KD_CHECK(v.is_array(), "{}: field '{}' must be a list of integers (one per layer), got {}",
            source, key, v.dump());
-  KD_CHECK_HINT(static_cast<int64_t>(v.size()) == layers,
-                "per-layer lists need one entry per layer",
-                "{}: field '{}' has {} entries but num_hidden_layers is {}", source, key, v.size(),
-                layers);
+  KD_CHECK_HINT(
+      static_cast<int64_t>(v.size()) == layers, "per-layer lists need one entry per layer",
+      "{}: field '{}' has {} entries but num_hidden_layers is {}", source, key, v.size(), layers);
   for (const auto& e : v) {
     KD_CHECK(e.is_number_integer(), "{}: field '{}' must hold integers, got {}", source, key,
              e.dump());
@@ -94,8 +94,8 @@ BertConfig BertConfig::from_json(const nlohmann::json& j, const std::string& sou
   c.layer_norm_eps = get_double(j, "layer_norm_eps", c.layer_norm_eps, source);
   c.initializer_range = get_double(j, "initializer_range", c.initializer_range, source);
   if (j.contains("hidden_act")) {
-    KD_CHECK(j["hidden_act"].is_string(), "{}: field 'hidden_act' must be a string, got {}",
-             source, j["hidden_act"].dump());
+    KD_CHECK(j["hidden_act"].is_string(), "{}: field 'hidden_act' must be a string, got {}", source,
+             j["hidden_act"].dump());
     c.hidden_act = j["hidden_act"].get<std::string>();
   }
   KD_CHECK(c.num_hidden_layers >= 0, "{}: num_hidden_layers must be >= 0, got {}", source,
@@ -186,13 +186,11 @@ void BertConfig::validate(const std::string& source) const {
   KD_CHECK(hidden_size > 0, "{}: hidden_size must be > 0, got {}", source, hidden_size);
   KD_CHECK(num_hidden_layers >= 0, "{}: num_hidden_layers must be >= 0, got {}", source,
            num_hidden_layers);
-  KD_CHECK(max_position_embeddings > 0, "{}: max_position_embeddings must be > 0, got {}",
-           source, max_position_embeddings);
-  KD_CHECK(type_vocab_size > 0, "{}: type_vocab_size must be > 0, got {}", source,
-           type_vocab_size);
+  KD_CHECK(max_position_embeddings > 0, "{}: max_position_embeddings must be > 0, got {}", source,
+           max_position_embeddings);
+  KD_CHECK(type_vocab_size > 0, "{}: type_vocab_size must be > 0, got {}", source, type_vocab_size);
   KD_CHECK(pad_token_id >= 0 && pad_token_id < vocab_size,
-           "{}: pad_token_id {} outside the vocabulary [0, {})", source, pad_token_id,
-           vocab_size);
+           "{}: pad_token_id {} outside the vocabulary [0, {})", source, pad_token_id, vocab_size);
   KD_CHECK(hidden_dropout_prob >= 0 && hidden_dropout_prob < 1,
            "{}: hidden_dropout_prob must be in [0, 1), got {}", source, hidden_dropout_prob);
   KD_CHECK(attention_probs_dropout_prob >= 0 && attention_probs_dropout_prob < 1,
@@ -208,10 +206,10 @@ void BertConfig::validate(const std::string& source) const {
            num_hidden_layers);
   for (size_t l = 0; l < layers.size(); ++l) {
     const LayerDims& d = layers[l];
-    KD_CHECK(d.num_heads >= 0, "{}: layer {} num_attention_heads must be >= 0, got {}", source,
-             l, d.num_heads);
-    KD_CHECK(d.qk_head_size >= 0, "{}: layer {} attention_head_size must be >= 0, got {}",
-             source, l, d.qk_head_size);
+    KD_CHECK(d.num_heads >= 0, "{}: layer {} num_attention_heads must be >= 0, got {}", source, l,
+             d.num_heads);
+    KD_CHECK(d.qk_head_size >= 0, "{}: layer {} attention_head_size must be >= 0, got {}", source,
+             l, d.qk_head_size);
     KD_CHECK(d.v_head_size >= 0, "{}: layer {} value_head_size must be >= 0, got {}", source, l,
              d.v_head_size);
     KD_CHECK(d.intermediate_size >= 0, "{}: layer {} intermediate_size must be >= 0, got {}",
@@ -223,9 +221,9 @@ int64_t BertConfig::num_parameters() const {
   const int64_t H = hidden_size;
   int64_t n = (vocab_size + max_position_embeddings + type_vocab_size) * H + 2 * H;  // embeddings
   for (size_t l = 0; l < layers.size(); ++l) n += layer_num_parameters(l);
-  n += H * H + H;                         // pooler
-  n += H * H + H + 2 * H + vocab_size;    // MLM transform + LayerNorm + decoder bias (tied W)
-  n += 2 * H + 2;                         // NSP
+  n += H * H + H;                       // pooler
+  n += H * H + H + 2 * H + vocab_size;  // MLM transform + LayerNorm + decoder bias (tied W)
+  n += 2 * H + 2;                       // NSP
   return n;
 }
 
@@ -236,7 +234,7 @@ int64_t BertConfig::layer_num_parameters(size_t layer) const {
   const int64_t qk = d.num_heads * d.qk_head_size, v = d.num_heads * d.v_head_size;
   const int64_t F = d.intermediate_size;
   return 2 * (qk * H + qk) + (v * H + v) + (H * v + H) + 2 * H  // attention + LayerNorm
-         + (F * H + F) + (H * F + H) + 2 * H;                    // feed-forward + LayerNorm
+         + (F * H + F) + (H * F + H) + 2 * H;                   // feed-forward + LayerNorm
 }
 
 }  // namespace kd::model

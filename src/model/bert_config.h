@@ -46,7 +46,7 @@ struct BertConfig {
   // H/A for query/key and value (otherwise to_json adds the per-layer lists).
   bool is_uniform() const;
   void validate(const std::string& source = "config") const;
-  int64_t num_parameters() const;  // of BertForPreTraining with tied decoder
+  int64_t num_parameters() const;                    // of BertForPreTraining with tied decoder
   int64_t layer_num_parameters(size_t layer) const;  // one encoder layer (attention + FFN + LNs)
 };
 

@@ -7,8 +7,8 @@ namespace kd::model {
 
 BertEmbeddingsImpl::BertEmbeddingsImpl(const BertConfig& cfg) : dropout_(cfg.hidden_dropout_prob) {
   const int64_t H = cfg.hidden_size;
-  word_embeddings = register_module("word_embeddings",
-                                    EmbeddingTable(cfg.vocab_size, H, cfg.pad_token_id));
+  word_embeddings =
+      register_module("word_embeddings", EmbeddingTable(cfg.vocab_size, H, cfg.pad_token_id));
   position_embeddings =
       register_module("position_embeddings", EmbeddingTable(cfg.max_position_embeddings, H));
   token_type_embeddings =
@@ -32,10 +32,9 @@ torch::Tensor BertEmbeddingsImpl::forward_embeds(const torch::Tensor& inputs_emb
   KD_CHECK_HINT(T <= position_embeddings->num(), "truncate inputs to max_position_embeddings",
                 "BertEmbeddings: sequence length {} exceeds max_position_embeddings {}", T,
                 position_embeddings->num());
-  auto pos = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(inputs_embeds.device()));
-  auto tt = token_type_ids.defined()
-                ? token_type_ids
-                : torch::zeros({B, T}, pos.options());
+  auto pos =
+      torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(inputs_embeds.device()));
+  auto tt = token_type_ids.defined() ? token_type_ids : torch::zeros({B, T}, pos.options());
   KD_CHECK(tt.sizes() == inputs_embeds.sizes().slice(0, 2),
            "BertEmbeddings: token_type_ids {} does not match inputs [B, T] = [{}, {}]",
            shape_str(tt.sizes()), B, T);

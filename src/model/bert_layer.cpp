@@ -8,8 +8,7 @@
 namespace kd::model {
 namespace {
 void check_range(const torch::Tensor& idx, int64_t n, const char* what) {
-  KD_CHECK(idx.numel() == 0 ||
-               (idx.min().item<int64_t>() >= 0 && idx.max().item<int64_t>() < n),
+  KD_CHECK(idx.numel() == 0 || (idx.min().item<int64_t>() >= 0 && idx.max().item<int64_t>() < n),
            "BertLayer::{}: index out of range [0, {})", what, n);
 }
 }  // namespace
@@ -53,8 +52,8 @@ LayerDims BertLayerImpl::dims() const {
     KD_CHECK(m->out_features() == out && m->in_features() == in,
              "BertLayer: {} weight is [{}, {}] but the layer dims (A={}, k={}, v={}, F={}, H={}) "
              "need [{}, {}]; surgery must go through BertLayer::keep_*",
-             name, m->out_features(), m->in_features(), A, dims_.qk_head_size,
-             dims_.v_head_size, F, H, out, in);
+             name, m->out_features(), m->in_features(), A, dims_.qk_head_size, dims_.v_head_size, F,
+             H, out, in);
   };
   expect(query, qk, H, "attention.self.query");
   expect(key, qk, H, "attention.self.key");
@@ -81,9 +80,9 @@ LayerOutput BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& 
     context = x.new_zeros({B, T, 0}, x.options().dtype(query->compute_dtype()));
     if (want_scores) result.scores = torch::zeros({B, 0, T, T}, x.options().dtype(torch::kFloat));
   } else {
-    auto q = query(x).view({B, T, A, k}).transpose(1, 2);   // [B, A, T, k]
-    auto kk = key(x).view({B, T, A, k}).transpose(1, 2);    // [B, A, T, k]
-    auto vv = value(x).view({B, T, A, v}).transpose(1, 2);  // [B, A, T, v]
+    auto q = query(x).view({B, T, A, k}).transpose(1, 2);                    // [B, A, T, k]
+    auto kk = key(x).view({B, T, A, k}).transpose(1, 2);                     // [B, A, T, k]
+    auto vv = value(x).view({B, T, A, v}).transpose(1, 2);                   // [B, A, T, v]
     auto scores = torch::matmul(q, kk.transpose(-1, -2)).to(torch::kFloat);  // [B, A, T, T]
     if (k > 0) scores = scores / std::sqrt(static_cast<double>(k));
     if (want_scores) result.scores = scores;
@@ -94,23 +93,22 @@ LayerOutput BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& 
                   .reshape({B, T, A * v});
   }
   auto a = torch::dropout(attn_out(context).to(torch::kFloat), hidden_dropout_, is_training());
-  auto h = attn_norm(a + x.to(torch::kFloat));                 // [B, T, H]
-  auto f = activation(intermediate(h));                         // [B, T, F] fp32
+  auto h = attn_norm(a + x.to(torch::kFloat));  // [B, T, H]
+  auto f = activation(intermediate(h));         // [B, T, F] fp32
   auto o = torch::dropout(ffn_out(f).to(torch::kFloat), hidden_dropout_, is_training());
-  result.hidden = ffn_norm(o + h);                              // [B, T, H]
+  result.hidden = ffn_norm(o + h);  // [B, T, H]
   return result;
 }
 
 torch::Tensor BertLayerImpl::head_rows(const torch::Tensor& heads, const torch::Tensor& dims,
                                        int64_t d) {
   // row(h, j) = h * d + j, heads outer, dims inner: [heads.numel() * dims.numel()]
-  return (heads.to(torch::kLong).view({-1, 1}) * d + dims.to(torch::kLong).view({1, -1}))
-      .flatten();
+  return (heads.to(torch::kLong).view({-1, 1}) * d + dims.to(torch::kLong).view({1, -1})).flatten();
 }
 
 void BertLayerImpl::keep_heads(const torch::Tensor& heads) {
   const LayerDims d = dims();
-  auto hidx = heads.to(torch::kLong).flatten();
+  auto hidx = heads.to(torch::kCPU, torch::kLong).flatten();
   check_range(hidx, d.num_heads, "keep_heads");
   auto rows_qk = head_rows(hidx, torch::arange(d.qk_head_size), d.qk_head_size);
   auto rows_v = head_rows(hidx, torch::arange(d.v_head_size), d.v_head_size);
@@ -123,7 +121,7 @@ void BertLayerImpl::keep_heads(const torch::Tensor& heads) {
 
 void BertLayerImpl::keep_qk_dims(const torch::Tensor& keep) {
   const LayerDims d = dims();
-  auto idx = keep.to(torch::kLong).flatten();
+  auto idx = keep.to(torch::kCPU, torch::kLong).flatten();
   check_range(idx, d.qk_head_size, "keep_qk_dims");
   auto rows = head_rows(torch::arange(d.num_heads), idx, d.qk_head_size);
   query->keep_rows(rows);
@@ -141,7 +139,7 @@ void BertLayerImpl::keep_qk_dims(const torch::Tensor& keep) {
 
 void BertLayerImpl::keep_v_dims(const torch::Tensor& keep) {
   const LayerDims d = dims();
-  auto idx = keep.to(torch::kLong).flatten();
+  auto idx = keep.to(torch::kCPU, torch::kLong).flatten();
   check_range(idx, d.v_head_size, "keep_v_dims");
   auto rows = head_rows(torch::arange(d.num_heads), idx, d.v_head_size);
   value->keep_rows(rows);
@@ -151,7 +149,7 @@ void BertLayerImpl::keep_v_dims(const torch::Tensor& keep) {
 
 void BertLayerImpl::keep_intermediate(const torch::Tensor& units) {
   dims();
-  auto idx = units.to(torch::kLong).flatten();
+  auto idx = units.to(torch::kCPU, torch::kLong).flatten();
   intermediate->keep_rows(idx);
   ffn_out->keep_cols(idx);
   dims_.intermediate_size = idx.numel();
@@ -159,7 +157,7 @@ void BertLayerImpl::keep_intermediate(const torch::Tensor& units) {
 
 void BertLayerImpl::keep_hidden(const torch::Tensor& index) {
   dims();
-  auto idx = index.to(torch::kLong).flatten();
+  auto idx = index.to(torch::kCPU, torch::kLong).flatten();
   query->keep_cols(idx);
   key->keep_cols(idx);
   value->keep_cols(idx);

@@ -32,13 +32,13 @@ class BertLayerImpl : public torch::nn::Module {
   int64_t hidden_size() const { return query->in_features(); }
 
   // Structural surgery (physically removes rows/columns; indices int64, kept in given order).
-  void keep_heads(const torch::Tensor& heads);      // heads ⊂ [0, A)
+  void keep_heads(const torch::Tensor& heads);  // heads ⊂ [0, A)
   // Per-head query/key dims ⊂ [0, k), same dims in every head; the query is rescaled by
   // sqrt(k_new/k_old) so the 1/sqrt(k) score scaling keeps the kept dims' scores unchanged.
   void keep_qk_dims(const torch::Tensor& dims);
-  void keep_v_dims(const torch::Tensor& dims);      // per-head value dims ⊂ [0, v), all heads
+  void keep_v_dims(const torch::Tensor& dims);         // per-head value dims ⊂ [0, v), all heads
   void keep_intermediate(const torch::Tensor& units);  // filter units ⊂ [0, F)
-  void keep_hidden(const torch::Tensor& index);     // residual features ⊂ [0, H)
+  void keep_hidden(const torch::Tensor& index);        // residual features ⊂ [0, H)
 
   // The six prunable linears in HF order: query, key, value, attention.output.dense,
   // intermediate.dense, output.dense.
@@ -54,8 +54,7 @@ class BertLayerImpl : public torch::nn::Module {
  private:
   torch::Tensor activation(const torch::Tensor& x) const;
   // Row indices of a [A*d, ...] weight for heads `heads` and per-head dims `dims`.
-  static torch::Tensor head_rows(const torch::Tensor& heads, const torch::Tensor& dims,
-                                 int64_t d);
+  static torch::Tensor head_rows(const torch::Tensor& heads, const torch::Tensor& dims, int64_t d);
 
   LayerDims dims_;
   std::string act_;

@@ -12,8 +12,7 @@ void replace_param(torch::OrderedDict<std::string, torch::Tensor>& params, const
   member = v;
 }
 void check_index(const torch::Tensor& idx, int64_t n, const char* what) {
-  KD_CHECK(idx.numel() == 0 ||
-               (idx.min().item<int64_t>() >= 0 && idx.max().item<int64_t>() < n),
+  KD_CHECK(idx.numel() == 0 || (idx.min().item<int64_t>() >= 0 && idx.max().item<int64_t>() < n),
            "{}: index out of range for size {}", what, n);
 }
 }  // namespace
@@ -28,7 +27,7 @@ torch::Tensor LayerNormImpl::forward(const torch::Tensor& x) {
 }
 
 void LayerNormImpl::keep(const torch::Tensor& index) {
-  auto idx = index.to(torch::kLong).flatten();
+  auto idx = index.to(weight.device(), torch::kLong).flatten();
   check_index(idx, size(), "LayerNorm::keep");
   torch::NoGradGuard no_grad;
   replace_param(parameters_, "weight", weight, weight.index_select(0, idx));
@@ -49,7 +48,7 @@ torch::Tensor EmbeddingTableImpl::forward(const torch::Tensor& ids) {
 }
 
 void EmbeddingTableImpl::keep_cols(const torch::Tensor& index) {
-  auto idx = index.to(torch::kLong).flatten();
+  auto idx = index.to(weight.device(), torch::kLong).flatten();
   check_index(idx, dim(), "EmbeddingTable::keep_cols");
   torch::NoGradGuard no_grad;
   replace_param(parameters_, "weight", weight, weight.index_select(1, idx));

@@ -35,9 +35,12 @@ void fsync_path(const fs::path& p, bool directory) {
   }
 }
 
-bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+bool starts_with(const std::string& s, const std::string& p) {
+  return s.rfind(p, 0) == 0;
+}
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // The config.json field(s) that determine a tensor's shape, for error messages.
@@ -49,10 +52,12 @@ std::string config_field_for(const std::string& name) {
     const std::string per = " (layer " + l + ")";
     if (rest.find("attention.self.query") == 0 || rest.find("attention.self.key") == 0)
       return "num_attention_heads x attention head size (layer_num_attention_heads/"
-             "layer_attention_head_size)" + per + " and hidden_size";
+             "layer_attention_head_size)" +
+             per + " and hidden_size";
     if (rest.find("attention.self.value") == 0 || rest.find("attention.output.dense") == 0)
       return "num_attention_heads x value head size (layer_num_attention_heads/"
-             "layer_value_head_size)" + per + " and hidden_size";
+             "layer_value_head_size)" +
+             per + " and hidden_size";
     if (rest.find("intermediate.dense") == 0 || rest.find("output.dense") == 0)
       return "intermediate_size (layer_intermediate_size)" + per + " and hidden_size";
     return "hidden_size";
@@ -149,8 +154,8 @@ BertForPreTraining load_model_dir(const std::string& dir) {
   std::map<std::string, torch::Tensor> tensors;
   for (const auto& [name, t] : raw) {
     const std::string n = normalise_name(name, !any_bert);
-    KD_CHECK(!tensors.count(n), "{}: tensors '{}' and another one both map to '{}'",
-             wpath.string(), name, n);
+    KD_CHECK(!tensors.count(n), "{}: tensors '{}' and another one both map to '{}'", wpath.string(),
+             name, n);
     tensors[n] = t;
   }
 
@@ -178,10 +183,10 @@ BertForPreTraining load_model_dir(const std::string& dir) {
     }
     const torch::Tensor& src = it->second;
     const auto st = src.scalar_type();
-    KD_CHECK(st == torch::kFloat || st == torch::kHalf || st == torch::kBFloat16 ||
-                 st == torch::kDouble,
-             "{}: tensor '{}' has dtype {}; floating point (F32/F16/BF16/F64) expected",
-             wpath.string(), name, c10::toString(st));
+    KD_CHECK(
+        st == torch::kFloat || st == torch::kHalf || st == torch::kBFloat16 || st == torch::kDouble,
+        "{}: tensor '{}' has dtype {}; floating point (F32/F16/BF16/F64) expected", wpath.string(),
+        name, c10::toString(st));
     KD_CHECK_HINT(src.sizes() == p.value().sizes(),
                   "config.json and model.safetensors must come from the same model",
                   "{}: tensor '{}' has shape {} but config.json implies {} (from {})",
@@ -213,16 +218,18 @@ BertForPreTraining load_model_dir(const std::string& dir) {
   if (!extra.empty())
     log_warn("model", "{}: {} unexpected tensors ignored: {}", wpath.string(), extra.size(),
              fmt::join(extra, ", "));
+  model->eval();  // like HF from_pretrained: call train() before training
   return model;
 }
 
 std::string describe_config(const BertConfig& cfg) {
   std::ostringstream o;
   const int64_t H = cfg.hidden_size;
-  o << fmt::format("hidden_size H={}  vocab_size={}  layers={}  max_position_embeddings={}  "
-                   "type_vocab_size={}  hidden_act={}\n",
-                   H, cfg.vocab_size, cfg.num_hidden_layers, cfg.max_position_embeddings,
-                   cfg.type_vocab_size, cfg.hidden_act);
+  o << fmt::format(
+      "hidden_size H={}  vocab_size={}  layers={}  max_position_embeddings={}  "
+      "type_vocab_size={}  hidden_act={}\n",
+      H, cfg.vocab_size, cfg.num_hidden_layers, cfg.max_position_embeddings, cfg.type_vocab_size,
+      cfg.hidden_act);
   o << fmt::format("{:>5}  {:>5}  {:>7}  {:>6}  {:>7}  {:>5}  {:>14}\n", "layer", "A", "k(q/k)",
                    "v", "F", "H", "parameters");
   int64_t encoder = 0;
@@ -233,8 +240,8 @@ std::string describe_config(const BertConfig& cfg) {
     o << fmt::format("{:>5}  {:>5}  {:>7}  {:>6}  {:>7}  {:>5}  {:>14L}\n", l, d.num_heads,
                      d.qk_head_size, d.v_head_size, d.intermediate_size, H, n);
   }
-  const int64_t emb = (cfg.vocab_size + cfg.max_position_embeddings + cfg.type_vocab_size) * H +
-                      2 * H;
+  const int64_t emb =
+      (cfg.vocab_size + cfg.max_position_embeddings + cfg.type_vocab_size) * H + 2 * H;
   const int64_t total = cfg.num_parameters();
   o << fmt::format("embeddings: {}   encoder: {}   pooler + heads: {}\n", emb, encoder,
                    total - emb - encoder);

@@ -17,7 +17,8 @@ void save_model_dir(const std::string& dir, BertForPreTraining& model,
 // old LayerNorm names gamma/beta, BertModel checkpoints (only `bert.` keys: heads keep a fresh
 // init, with a warning) and names without the `bert.` prefix. Missing tensors and shapes that
 // disagree with config.json are errors naming the tensor (and the config field); unexpected
-// extra tensors are listed in a warning.
+// extra tensors are listed in a warning. The model is returned in eval mode (like HF
+// from_pretrained); call train() before training.
 BertForPreTraining load_model_dir(const std::string& dir);
 
 // Reads only DIR/config.json.

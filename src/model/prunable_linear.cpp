@@ -69,9 +69,9 @@ void PrunableLinearImpl::replace(const std::string& name, torch::Tensor& member,
 }
 
 void PrunableLinearImpl::keep_rows(const torch::Tensor& index) {
-  auto idx = index.to(torch::kLong).flatten();
-  KD_CHECK(idx.numel() == 0 || (idx.min().item<int64_t>() >= 0 &&
-                                idx.max().item<int64_t>() < out_features()),
+  auto idx = index.to(weight.device(), torch::kLong).flatten();
+  KD_CHECK(idx.numel() == 0 ||
+               (idx.min().item<int64_t>() >= 0 && idx.max().item<int64_t>() < out_features()),
            "PrunableLinear::keep_rows: index out of range for {} rows", out_features());
   if (transform_) transform_->keep_rows(idx);
   torch::NoGradGuard no_grad;
@@ -80,9 +80,9 @@ void PrunableLinearImpl::keep_rows(const torch::Tensor& index) {
 }
 
 void PrunableLinearImpl::keep_cols(const torch::Tensor& index) {
-  auto idx = index.to(torch::kLong).flatten();
-  KD_CHECK(idx.numel() == 0 || (idx.min().item<int64_t>() >= 0 &&
-                                idx.max().item<int64_t>() < in_features()),
+  auto idx = index.to(weight.device(), torch::kLong).flatten();
+  KD_CHECK(idx.numel() == 0 ||
+               (idx.min().item<int64_t>() >= 0 && idx.max().item<int64_t>() < in_features()),
            "PrunableLinear::keep_cols: index out of range for {} columns", in_features());
   if (transform_) transform_->keep_cols(idx);
   torch::NoGradGuard no_grad;
@@ -90,16 +90,16 @@ void PrunableLinearImpl::keep_cols(const torch::Tensor& index) {
 }
 
 void PrunableLinearImpl::set_compute_dtype(torch::ScalarType t) {
-  KD_CHECK(t == torch::kFloat || t == torch::kBFloat16,
-           "PrunableLinear: compute dtype must be float32 or bfloat16, got {}",
+  KD_CHECK(t == torch::kFloat || t == torch::kBFloat16 || t == torch::kHalf,
+           "PrunableLinear: compute dtype must be float32, bfloat16 or float16, got {}",
            c10::toString(t));
   compute_dtype_ = t;
 }
 
 void PrunableLinearImpl::pretty_print(std::ostream& stream) const {
   stream << "kd::model::PrunableLinear(in=" << weight.size(1) << ", out=" << weight.size(0)
-         << ", bias=" << (bias.defined() ? "true" : "false")
-         << (transform_ ? ", transform" : "") << ")";
+         << ", bias=" << (bias.defined() ? "true" : "false") << (transform_ ? ", transform" : "")
+         << ")";
 }
 
 }  // namespace kd::model

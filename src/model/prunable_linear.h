@@ -64,13 +64,15 @@ class PrunableLinearImpl : public torch::nn::Module {
   void fold_transform();
 
   // Structural surgery: keeps output units `index` (rows of W and entries of b) or input
-  // features `index` (columns of W). index: int64 [n], any order (order is kept). New smaller
+  // features `index` (columns of W). index: int64 [n] (any device), any order (order is
+  // kept). New smaller
   // parameters are registered under the same names, so any optimizer must be rebuilt.
   void keep_rows(const torch::Tensor& index);
   void keep_cols(const torch::Tensor& index);
 
-  // kFloat (default) or kBFloat16: bf16 casts input, effective weight and bias to bf16 and runs
-  // the matmul there; the parameters stay fp32 master weights. Output in the compute dtype.
+  // kFloat (default), kBFloat16, or kHalf (GPUs only): a low-precision dtype casts input,
+  // effective weight and bias to it and runs the matmul there; the parameters stay fp32 master
+  // weights. Output in the compute dtype.
   void set_compute_dtype(torch::ScalarType t);
   torch::ScalarType compute_dtype() const { return compute_dtype_; }
 

@@ -23,9 +23,9 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors I/O assume
 
 const std::vector<std::pair<std::string, torch::ScalarType>>& dtype_table() {
   static const std::vector<std::pair<std::string, torch::ScalarType>> t = {
-      {"F64", torch::kDouble}, {"F32", torch::kFloat},  {"F16", torch::kHalf},
-      {"BF16", torch::kBFloat16}, {"I64", torch::kLong}, {"I32", torch::kInt},
-      {"I16", torch::kShort},  {"I8", torch::kChar},    {"U8", torch::kByte},
+      {"F64", torch::kDouble},    {"F32", torch::kFloat}, {"F16", torch::kHalf},
+      {"BF16", torch::kBFloat16}, {"I64", torch::kLong},  {"I32", torch::kInt},
+      {"I16", torch::kShort},     {"I8", torch::kChar},   {"U8", torch::kByte},
       {"BOOL", torch::kBool}};
   return t;
 }
@@ -72,8 +72,10 @@ SafetensorsFile read_safetensors(const std::string& path) {
   in.seekg(0, std::ios::end);
   const uint64_t file_size = static_cast<uint64_t>(in.tellg());
   in.seekg(0);
-  KD_CHECK(file_size >= 8, "{}: not a safetensors file: {} bytes, shorter than the 8-byte header "
-           "length", path, file_size);
+  KD_CHECK(file_size >= 8,
+           "{}: not a safetensors file: {} bytes, shorter than the 8-byte header "
+           "length",
+           path, file_size);
   unsigned char len_bytes[8];
   in.read(reinterpret_cast<char*>(len_bytes), 8);
   uint64_t n = 0;
@@ -110,10 +112,10 @@ SafetensorsFile read_safetensors(const std::string& path) {
       }
       continue;
     }
-    KD_CHECK(v.is_object() && v.contains("dtype") && v.contains("shape") &&
-                 v.contains("data_offsets"),
-             "{}: tensor '{}': header entry needs dtype, shape and data_offsets, got {}", path,
-             name, v.dump());
+    KD_CHECK(
+        v.is_object() && v.contains("dtype") && v.contains("shape") && v.contains("data_offsets"),
+        "{}: tensor '{}': header entry needs dtype, shape and data_offsets, got {}", path, name,
+        v.dump());
     Entry e;
     e.name = name;
     KD_CHECK(v["dtype"].is_string(), "{}: tensor '{}': dtype is not a string", path, name);
@@ -153,14 +155,20 @@ SafetensorsFile read_safetensors(const std::string& path) {
   });
   uint64_t pos = 0;
   for (const Entry* e : order) {
-    KD_CHECK(e->begin >= pos, "{}: corrupt safetensors file: tensor '{}' [{}, {}] overlaps the "
-             "previous tensor (ends at {})", path, e->name, e->begin, e->end, pos);
-    KD_CHECK(e->begin == pos, "{}: corrupt safetensors file: tensors do not cover the data "
-             "region: hole of {} bytes before tensor '{}'", path, e->begin - pos, e->name);
+    KD_CHECK(e->begin >= pos,
+             "{}: corrupt safetensors file: tensor '{}' [{}, {}] overlaps the "
+             "previous tensor (ends at {})",
+             path, e->name, e->begin, e->end, pos);
+    KD_CHECK(e->begin == pos,
+             "{}: corrupt safetensors file: tensors do not cover the data "
+             "region: hole of {} bytes before tensor '{}'",
+             path, e->begin - pos, e->name);
     pos = e->end;
   }
-  KD_CHECK(pos == data_size, "{}: corrupt safetensors file: tensors do not cover the data region "
-           "({} of {} bytes used)", path, pos, data_size);
+  KD_CHECK(pos == data_size,
+           "{}: corrupt safetensors file: tensors do not cover the data region "
+           "({} of {} bytes used)",
+           path, pos, data_size);
 
   for (const auto& e : entries) {
     auto t = torch::empty(e.shape, torch::TensorOptions().dtype(e.dtype));

@@ -1,5 +1,5 @@
 // BERT's "basic" tokenization: the BertNormalizer + BertPreTokenizer of Hugging Face tokenizers.
-//   clean text: NUL, U+FFFD and control characters (Unicode C*, except \t \n \r) dropped,
+//   clean text: NUL, U+FFFD and control characters (Cc Cf Co Cs, except \t \n \r) dropped,
 //               whitespace (\t \n \r, Z*) separates words
 //   CJK ideographs: each one its own word
 //   uncased: NFD, non-spacing marks (Mn) dropped, then lower-cased (strip before lower, as HF)

@@ -28,9 +28,9 @@ struct Spec {
 };
 
 std::vector<Spec> good_specs(hsize_t n, hid_t wide = H5T_STD_I32LE, hid_t narrow = H5T_STD_I8LE) {
-  return {{"input_ids", wide, {n, T}},          {"input_mask", narrow, {n, T}},
-          {"segment_ids", narrow, {n, T}},      {"masked_lm_positions", wide, {n, P}},
-          {"masked_lm_ids", wide, {n, P}},      {"next_sentence_labels", narrow, {n}}};
+  return {{"input_ids", wide, {n, T}},     {"input_mask", narrow, {n, T}},
+          {"segment_ids", narrow, {n, T}}, {"masked_lm_positions", wide, {n, P}},
+          {"masked_lm_ids", wide, {n, P}}, {"next_sentence_labels", narrow, {n}}};
 }
 
 // Writes datasets (contiguous, values = (row % 6) * 20 + col, small enough for int8) with the
@@ -40,14 +40,15 @@ void write_raw(const std::string& path, const std::vector<Spec>& specs) {
   ASSERT_GE(file, 0);
   for (const auto& s : specs) {
     hid_t space = H5Screate_simple(static_cast<int>(s.dims.size()), s.dims.data(), nullptr);
-    hid_t ds = H5Dcreate2(file, s.name.c_str(), s.type, space, H5P_DEFAULT, H5P_DEFAULT,
-                          H5P_DEFAULT);
+    hid_t ds =
+        H5Dcreate2(file, s.name.c_str(), s.type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     ASSERT_GE(ds, 0) << s.name;
     hsize_t total = 1;
     for (auto d : s.dims) total *= d;
     const hsize_t width = s.dims.size() == 2 ? s.dims[1] : 1;
     std::vector<int64_t> values(total);
-    for (hsize_t i = 0; i < total; ++i) values[i] = static_cast<int64_t>((i / width) % 6 * 20 + i % width);
+    for (hsize_t i = 0; i < total; ++i)
+      values[i] = static_cast<int64_t>((i / width) % 6 * 20 + i % width);
     if (total > 0) {
       ASSERT_GE(H5Dwrite(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), 0);
     }
@@ -65,7 +66,8 @@ void expect_open_error(const std::string& path, const std::vector<std::string>& 
   } catch (const kd::Error& e) {
     const std::string msg = e.what();
     ::testing::Test::RecordProperty("error", msg);  // visible with --gtest_output=xml
-    for (const auto& s : substrings) EXPECT_NE(msg.find(s), std::string::npos) << s << " not in: " << msg;
+    for (const auto& s : substrings)
+      EXPECT_NE(msg.find(s), std::string::npos) << s << " not in: " << msg;
   }
 }
 
@@ -188,10 +190,10 @@ TEST(ShardFormat, AcceptsOtherIntegerWidths) {
   ShardReader r(path);
   EXPECT_EQ(r.size(), 7);
   InstanceBlock b = r.read(2, 3);
-  EXPECT_EQ(b.input_ids[0], 40);           // row 2, col 0
-  EXPECT_EQ(b.input_ids[T + 5], 65);       // row 3, col 5
+  EXPECT_EQ(b.input_ids[0], 40);              // row 2, col 0
+  EXPECT_EQ(b.input_ids[T + 5], 65);          // row 3, col 5
   EXPECT_EQ(b.masked_lm_ids[2 * P + 3], 83);  // row 4, col 3
-  EXPECT_EQ(b.input_mask[T + 2], 62);      // uint8 -> int8
+  EXPECT_EQ(b.input_mask[T + 2], 62);         // uint8 -> int8
   EXPECT_EQ(b.next_sentence_labels[1], 60);
 }
 
@@ -216,7 +218,8 @@ TEST(ShardFormat, WrongShape) {
   auto specs = good_specs(5);
   specs[2].dims = {5, T + 1};  // segment_ids
   write_raw(dir + "/shape.hdf5", specs);
-  expect_open_error(dir + "/shape.hdf5", {dir + "/shape.hdf5", "segment_ids", "[5, 17]", "[5, 16]"});
+  expect_open_error(dir + "/shape.hdf5",
+                    {dir + "/shape.hdf5", "segment_ids", "[5, 17]", "[5, 16]"});
 
   specs = good_specs(5);
   specs[4].dims = {5, P + 2};  // masked_lm_ids vs masked_lm_positions
@@ -244,9 +247,7 @@ TEST(ShardFormat, EmptyShardAndFloatType) {
 
 TEST(ShardFormat, NotHdf5AndMissingFile) {
   const std::string dir = test::temp_dir("shard_bad");
-  {
-    std::ofstream(dir + "/text.hdf5") << "input_ids,input_mask\n1,2\n";
-  }
+  { std::ofstream(dir + "/text.hdf5") << "input_ids,input_mask\n1,2\n"; }
   expect_open_error(dir + "/text.hdf5", {dir + "/text.hdf5", "not an HDF5 file"});
   { std::ofstream(dir + "/zero.hdf5"); }
   expect_open_error(dir + "/zero.hdf5", {dir + "/zero.hdf5", "not an HDF5 file"});
@@ -275,7 +276,9 @@ TEST(ShardFormat, ReadsH5pyFile) {
       "/usr/bin/python3 -c \"import h5py, numpy as np\n"
       "n, T, P = 6, 16, 4\n"
       "ids = np.arange(n * T).reshape(n, T)\n"
-      "with h5py.File('" + path + "', 'w') as f:\n"
+      "with h5py.File('" +
+      path +
+      "', 'w') as f:\n"
       "  f.create_dataset('input_ids', data=ids.astype('int32'), dtype='i4', compression='gzip')\n"
       "  f.create_dataset('input_mask', data=np.ones((n, T)), dtype='i1', compression='gzip')\n"
       "  f.create_dataset('segment_ids', data=np.zeros((n, T)), dtype='i1', compression='gzip')\n"

@@ -37,9 +37,9 @@ void expect_matches(const BertOutput& out, const std::map<std::string, torch::Te
               kTol)
         << "hidden_states." << i;
   for (size_t i = 0; i < L; ++i)
-    EXPECT_LT(max_abs_diff(out.attention_scores[i],
-                           ref.at("attention_scores." + std::to_string(i))),
-              kTol)
+    EXPECT_LT(
+        max_abs_diff(out.attention_scores[i], ref.at("attention_scores." + std::to_string(i))),
+        kTol)
         << "attention_scores." << i;
   if (!heads) return;
   EXPECT_LT(max_abs_diff(out.mlm_logits, ref.at("mlm_logits")), kTol);
@@ -61,7 +61,8 @@ TEST_P(ReferenceVariant, LoadedModelMatchesReference) {
 
 INSTANTIATE_TEST_SUITE_P(Variants, ReferenceVariant,
                          ::testing::Values("plain", "gammabeta", "bf16", "f16", "decoder",
-                                           "bertmodel", "hetero"));
+                                           "bertmodel", "hetero"),
+                         [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
 
 TEST(Reference, HeterogeneousConfigIsRead) {
   KD_SKIP_WITHOUT_PYTHON_TORCH();
@@ -88,8 +89,8 @@ TEST(Reference, MlmPositionsSelectTheSameLogits) {
   torch::NoGradGuard no_grad;
   ForwardOptions opt;
   opt.mlm_positions = torch::tensor({0, 5, 13, 30, 35}, torch::kLong);
-  auto out = model->forward(ref.at("input_ids"), ref.at("token_type_ids"),
-                            ref.at("attention_mask"), opt);
+  auto out =
+      model->forward(ref.at("input_ids"), ref.at("token_type_ids"), ref.at("attention_mask"), opt);
   const int64_t V = ref.at("mlm_logits").size(2);
   auto expect = ref.at("mlm_logits").reshape({-1, V}).index_select(0, opt.mlm_positions);
   EXPECT_LT(max_abs_diff(out.mlm_logits, expect), kTol);

@@ -14,7 +14,8 @@ namespace kd::model::testing {
 // "" when /usr/bin/python3 with torch is usable, else the reason to skip.
 inline std::string python_torch_unavailable() {
   static const std::string reason = [] {
-    if (std::system("test -x /usr/bin/python3") != 0) return std::string("/usr/bin/python3 not found");
+    if (std::system("test -x /usr/bin/python3") != 0)
+      return std::string("/usr/bin/python3 not found");
     if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0)
       return std::string("/usr/bin/python3 cannot import torch (install python3-torch)");
     return std::string();
@@ -38,8 +39,8 @@ inline double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
 
 }  // namespace kd::model::testing
 
-#define KD_SKIP_WITHOUT_PYTHON_TORCH()                                            \
-  do {                                                                            \
-    const std::string why = ::kd::model::testing::python_torch_unavailable();     \
-    if (!why.empty()) GTEST_SKIP() << "reference needs Python torch: " << why;    \
+#define KD_SKIP_WITHOUT_PYTHON_TORCH()                                         \
+  do {                                                                         \
+    const std::string why = ::kd::model::testing::python_torch_unavailable();  \
+    if (!why.empty()) GTEST_SKIP() << "reference needs Python torch: " << why; \
   } while (0)

@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <set>
 
+#include "common/check.h"
 #include "support/test_support.h"
 #include "text/wordpiece_tokenizer.h"
 
@@ -43,13 +45,43 @@ TEST(WordPieceTokenizer, VocabularyAndSpecialIds) {
   EXPECT_THROW(t.token(30522), kd::Error);
 }
 
+// Code points whose Unicode category differs between HF's Rust tables (Unicode ~8) and utf8proc
+// (newer Unicode): 0.06% of all code points, all assigned in Unicode 9 or later.
+std::set<int32_t> divergent_code_points() {
+  std::ifstream in(test::source_path("tests/text/fixtures/hf_unicode_divergences.txt"));
+  EXPECT_TRUE(in.good());
+  std::set<int32_t> out;
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty() && line[0] != '#') out.insert(std::stoi(line, nullptr, 16));
+  return out;
+}
+
+bool has_any(const std::string& s, const std::set<int32_t>& cps) {
+  for (size_t i = 0; i < s.size();) {
+    int32_t cp;
+    int len = decode_utf8(s, i, cp);
+    if (len == 0) return false;
+    if (cps.count(cp)) return true;
+    i += len;
+  }
+  return false;
+}
+
 TEST(WordPieceTokenizer, MatchesHuggingFaceUncasedAndCased) {
   auto j = load_cases();
   const auto& cases = j.at("cases");
   ASSERT_GT(cases.size(), 2000u);
-  int mismatches = 0;
+  const auto divergent = divergent_code_points();
+  ASSERT_GT(divergent.size(), 100u);
+  ASSERT_LT(divergent.size(), 1000u);
+  int mismatches = 0, skipped = 0;
   for (const auto& c : cases) {
     const std::string text = c.at("text").get<std::string>();
+    if (has_any(text, divergent)) {
+      ++skipped;
+      continue;
+    }
     auto want_u = c.at("uncased").get<std::vector<int32_t>>();
     auto want_c = c.at("cased").get<std::vector<int32_t>>();
     auto got_u = uncased().encode(text);
@@ -58,6 +90,7 @@ TEST(WordPieceTokenizer, MatchesHuggingFaceUncasedAndCased) {
     if (got_c != want_c && ++mismatches <= 10) ADD_FAILURE() << "cased mismatch for: " << text;
   }
   EXPECT_EQ(mismatches, 0);
+  EXPECT_LT(skipped, 150) << "most random strings must avoid post-Unicode-8 characters";
 }
 
 // Cases derived by hand from the algorithm (HF cannot receive invalid UTF-8: Python decodes
@@ -75,8 +108,10 @@ TEST(WordPieceTokenizer, InvalidUtf8BytesAreDroppedLikeReplacementChars) {
 
 TEST(WordPieceTokenizer, HandDerivedEdgeCases) {
   const auto& t = uncased();
-  // Greedy longest-match-first: "unaffable" -> un ##aff ##able (the BERT README example).
-  EXPECT_EQ(t.tokenize("unaffable"), (std::vector<std::string>{"un", "##aff", "##able"}));
+  // Greedy longest-match-first.
+  // With bert-base-uncased's vocab HF gives una ##ffa ##ble (ids 14477 20961 3468): the
+  // longest prefix in the vocabulary wins even where a linguistic split would differ.
+  EXPECT_EQ(t.tokenize("unaffable"), (std::vector<std::string>{"una", "##ffa", "##ble"}));
   // Specials are never split, but only exact (case-sensitive) matches are special.
   EXPECT_EQ(t.tokenize("a[MASK]b"), (std::vector<std::string>{"a", "[MASK]", "b"}));
   EXPECT_EQ(t.tokenize("[mask]"), (std::vector<std::string>{"[", "mask", "]"}));
@@ -93,9 +128,10 @@ TEST(WordPieceTokenizer, HandDerivedEdgeCases) {
   EXPECT_TRUE(t.encode("\n\n").empty());
 }
 
+// HF's cleanup works per token (" ." -> "."), so "don ' t" keeps its spaces, as in HF.
 TEST(WordPieceTokenizer, DecodeJoinsPiecesAndCleansSpaces) {
   const auto& t = uncased();
-  EXPECT_EQ(t.decode(t.encode("unaffable dogs, don't bark.")), "unaffable dogs, don't bark.");
+  EXPECT_EQ(t.decode(t.encode("Unaffable dogs, don't bark.")), "unaffable dogs, don ' t bark.");
   EXPECT_EQ(t.decode({t.cls_id, t.token_id("hi"), t.sep_id}, true), "hi");
 }
 

@@ -1,0 +1,165 @@
+#include "text/pretraining_instances.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/check.h"
+
+namespace kd::text {
+
+uint64_t mix_seed(uint64_t seed, uint64_t a, uint64_t b) {
+  auto splitmix = [](uint64_t x) {
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+  };
+  return splitmix(splitmix(splitmix(seed) ^ a) ^ (b * 0x9E3779B97F4A7C15ull));
+}
+
+InstanceCreator::InstanceCreator(const WordPieceTokenizer& tokenizer, PretrainingOptions options)
+    : tok_(tokenizer), o_(options) {
+  KD_CHECK(o_.max_seq_length >= 5, "max_seq_length {} is too small (need at least 5)",
+           o_.max_seq_length);
+  KD_CHECK(o_.max_predictions >= 1, "max_predictions_per_seq must be at least 1");
+}
+
+void InstanceCreator::create(const std::vector<TokenizedDocument>& docs, size_t doc_index,
+                             Rng& rng, std::vector<CompactInstance>& out) const {
+  const TokenizedDocument& doc = docs[doc_index];
+  const int64_t max_num_tokens = o_.max_seq_length - 3;
+  int64_t target = max_num_tokens;
+  if (rng.uniform() < o_.short_seq_prob) target = rng.randint(2, max_num_tokens);
+
+  std::vector<int32_t> a, b;
+  size_t chunk_begin = 0;  // current chunk = sentences [chunk_begin, i]
+  int64_t current_length = 0;
+  const int64_t nsent = static_cast<int64_t>(doc.num_sentences());
+  for (int64_t i = 0; i < nsent; ++i) {
+    current_length += doc.sentence_ends[i] - doc.sentence_begin(i);
+    if (i != nsent - 1 && current_length < target) continue;
+    const int64_t chunk_len = i - static_cast<int64_t>(chunk_begin) + 1;
+    int64_t a_end = 1;
+    if (chunk_len >= 2) a_end = rng.randint(1, chunk_len - 1);
+    a.assign(doc.tokens.begin() + doc.sentence_begin(chunk_begin),
+             doc.tokens.begin() + doc.sentence_ends[chunk_begin + a_end - 1]);
+    b.clear();
+    bool random_next = false;
+    if (chunk_len == 1 || rng.uniform() < 0.5) {
+      random_next = true;
+      const int64_t target_b = target - static_cast<int64_t>(a.size());
+      size_t rdoc = doc_index;
+      for (int k = 0; k < 10; ++k) {
+        rdoc = static_cast<size_t>(rng.randint(0, static_cast<int64_t>(docs.size()) - 1));
+        if (rdoc != doc_index) break;
+      }
+      const TokenizedDocument& r = docs[rdoc];
+      int64_t rstart = rng.randint(0, static_cast<int64_t>(r.num_sentences()) - 1);
+      for (size_t j = rstart; j < r.num_sentences(); ++j) {
+        b.insert(b.end(), r.tokens.begin() + r.sentence_begin(j),
+                 r.tokens.begin() + r.sentence_ends[j]);
+        if (static_cast<int64_t>(b.size()) >= target_b) break;
+      }
+      i -= chunk_len - a_end;  // the unused sentences go back into the document
+    } else {
+      b.assign(doc.tokens.begin() + doc.sentence_ends[chunk_begin + a_end - 1],
+               doc.tokens.begin() + doc.sentence_ends[i]);
+    }
+    // truncate_seq_pair: drop from the front or back of the longer segment at random.
+    while (static_cast<int64_t>(a.size() + b.size()) > max_num_tokens) {
+      std::vector<int32_t>& t = a.size() > b.size() ? a : b;
+      if (rng.uniform() < 0.5)
+        t.erase(t.begin());
+      else
+        t.pop_back();
+    }
+    if (!a.empty() && !b.empty()) {
+      CompactInstance inst;
+      inst.tokens.reserve(a.size() + b.size() + 3);
+      inst.tokens.push_back(tok_.cls_id);
+      inst.tokens.insert(inst.tokens.end(), a.begin(), a.end());
+      inst.segment_a_end = static_cast<uint32_t>(inst.tokens.size());
+      inst.tokens.push_back(tok_.sep_id);
+      inst.tokens.insert(inst.tokens.end(), b.begin(), b.end());
+      inst.tokens.push_back(tok_.sep_id);
+      inst.random_next = random_next;
+      mask(inst, rng);
+      out.push_back(std::move(inst));
+    }
+    chunk_begin = static_cast<size_t>(i + 1);
+    current_length = 0;
+  }
+}
+
+void InstanceCreator::mask(CompactInstance& inst, Rng& rng) const {
+  std::vector<int32_t>& tokens = inst.tokens;
+  // Candidate groups: single positions, or whole words ("##" pieces join the previous group).
+  std::vector<std::vector<int32_t>> cand;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i] == tok_.cls_id || tokens[i] == tok_.sep_id) continue;
+    if (o_.whole_word_mask && !cand.empty() && tok_.is_continuation(tokens[i]))
+      cand.back().push_back(static_cast<int32_t>(i));
+    else
+      cand.push_back({static_cast<int32_t>(i)});
+  }
+  rng.shuffle(cand);
+  const auto num_to_predict = std::min<int64_t>(
+      o_.max_predictions,
+      std::max<int64_t>(1, std::llround(static_cast<double>(tokens.size()) * o_.masked_lm_prob)));
+  std::vector<std::pair<int32_t, int32_t>> masked;  // (position, original id)
+  std::vector<uint8_t> covered(tokens.size(), 0);
+  const auto vocab = static_cast<int64_t>(tok_.vocab_size());
+  for (const auto& group : cand) {
+    if (static_cast<int64_t>(masked.size()) >= num_to_predict) break;
+    if (static_cast<int64_t>(masked.size() + group.size()) > num_to_predict) continue;
+    bool any = false;
+    for (int32_t p : group) any |= covered[p] != 0;
+    if (any) continue;
+    for (int32_t p : group) {
+      covered[p] = 1;
+      int32_t original = tokens[p];
+      int32_t replacement;
+      if (rng.uniform() < 0.8)
+        replacement = tok_.mask_id;
+      else if (rng.uniform() < 0.5)
+        replacement = original;
+      else
+        replacement = static_cast<int32_t>(rng.randint(0, vocab - 1));
+      tokens[p] = replacement;
+      masked.emplace_back(p, original);
+    }
+  }
+  std::sort(masked.begin(), masked.end());
+  inst.masked_positions.clear();
+  inst.masked_ids.clear();
+  for (const auto& [p, id] : masked) {
+    inst.masked_positions.push_back(p);
+    inst.masked_ids.push_back(id);
+  }
+}
+
+data::Instance InstanceCreator::to_instance(const CompactInstance& inst) const {
+  const size_t T = o_.max_seq_length, P = o_.max_predictions;
+  KD_CHECK(inst.tokens.size() <= T && inst.masked_positions.size() <= P,
+           "instance of {} tokens / {} predictions exceeds {} / {}", inst.tokens.size(),
+           inst.masked_positions.size(), T, P);
+  data::Instance r;
+  r.input_ids.assign(T, 0);
+  r.input_mask.assign(T, 0);
+  r.segment_ids.assign(T, 0);
+  r.masked_lm_positions.assign(P, 0);
+  r.masked_lm_ids.assign(P, 0);
+  for (size_t i = 0; i < inst.tokens.size(); ++i) {
+    r.input_ids[i] = inst.tokens[i];
+    r.input_mask[i] = 1;
+    r.segment_ids[i] = i > inst.segment_a_end ? 1 : 0;
+  }
+  for (size_t k = 0; k < inst.masked_positions.size(); ++k) {
+    r.masked_lm_positions[k] = inst.masked_positions[k];
+    r.masked_lm_ids[k] = inst.masked_ids[k];
+  }
+  r.next_sentence_label = inst.random_next ? 1 : 0;
+  return r;
+}
+
+}  // namespace kd::text

@@ -1,0 +1,85 @@
+// BERT pre-training instances with the semantics of Google's create_pretraining_data.py (and
+// NVIDIA's copy of it): documents of tokenized sentences are packed into segment pairs of up to
+// max_seq_length-3 tokens (a shorter random target with probability short_seq_prob); segment B
+// is the actual continuation, or (half the time, and always for one-chunk documents) a random
+// stretch of another document, whose unused sentences are then put back; pairs are truncated
+// from a random end of the longer segment; 15% of the non-special tokens (at least 1, at most
+// max_predictions) are masked: 80% [MASK], 10% kept, 10% a uniformly random vocabulary token;
+// whole-word masking groups "##" pieces with their word.
+//
+// Randomness: one splitmix64-seeded std::mt19937_64 per (seed, dupe round, document), so the
+// output does not depend on the number of threads (Python's random cannot be reproduced here;
+// the distributions are the script's).
+#pragma once
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "data/shard_format.h"
+#include "text/wordpiece_tokenizer.h"
+
+namespace kd::text {
+
+// One document: all sentence tokens back to back, and where each sentence ends.
+struct TokenizedDocument {
+  std::vector<int32_t> tokens;
+  std::vector<uint32_t> sentence_ends;  // exclusive end offsets into tokens, increasing
+  size_t num_sentences() const { return sentence_ends.size(); }
+  uint32_t sentence_begin(size_t i) const { return i == 0 ? 0 : sentence_ends[i - 1]; }
+};
+
+struct PretrainingOptions {
+  int max_seq_length = 128;
+  int max_predictions = 20;
+  double short_seq_prob = 0.1;
+  double masked_lm_prob = 0.15;
+  bool whole_word_mask = false;
+};
+
+// Unpadded instance: tokens = [CLS] A [SEP] B [SEP] after masking.
+struct CompactInstance {
+  std::vector<int32_t> tokens;
+  uint32_t segment_a_end = 0;  // index of the first [SEP]; segment ids are 1 after it
+  std::vector<int32_t> masked_positions;  // increasing
+  std::vector<int32_t> masked_ids;        // original tokens
+  bool random_next = false;
+};
+
+// Python-like helpers on a 64-bit Mersenne twister (implementation-independent, unlike
+// std::uniform_*_distribution).
+struct Rng {
+  std::mt19937_64 gen;
+  explicit Rng(uint64_t seed) : gen(seed) {}
+  double uniform() { return static_cast<double>(gen() >> 11) * (1.0 / 9007199254740992.0); }
+  // Inclusive [lo, hi].
+  int64_t randint(int64_t lo, int64_t hi) {
+    return lo + static_cast<int64_t>(gen() % static_cast<uint64_t>(hi - lo + 1));
+  }
+  template <typename T>
+  void shuffle(std::vector<T>& v) {
+    for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[randint(0, i - 1)]);
+  }
+};
+
+uint64_t mix_seed(uint64_t seed, uint64_t a, uint64_t b = 0);
+
+class InstanceCreator {
+ public:
+  InstanceCreator(const WordPieceTokenizer& tokenizer, PretrainingOptions options);
+
+  // Appends the instances of docs[doc_index] (one dupe round) to `out`.
+  void create(const std::vector<TokenizedDocument>& docs, size_t doc_index, Rng& rng,
+              std::vector<CompactInstance>& out) const;
+  // Masks tokens in place (create_masked_lm_predictions); exposed for tests.
+  void mask(CompactInstance& inst, Rng& rng) const;
+  // Pads to the HDF5 row layout; next_sentence_label = 1 for a random next segment.
+  data::Instance to_instance(const CompactInstance& inst) const;
+
+  const PretrainingOptions& options() const { return o_; }
+
+ private:
+  const WordPieceTokenizer& tok_;
+  PretrainingOptions o_;
+};
+
+}  // namespace kd::text
