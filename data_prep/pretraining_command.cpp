@@ -9,6 +9,8 @@
 #include <iostream>
 #include <thread>
 
+#include <unistd.h>
+
 #include "commands.h"
 #include "common/check.h"
 #include "common/log.h"
@@ -72,13 +74,20 @@ struct Progress {
   const char* what;
   Clock::time_point start = Clock::now(), last = start;
   bool tty = isatty(2);
+  bool finished = false;
   void operator()(double frac, double mb) {
+    if (finished) return;
+    finished = frac >= 1.0;
     auto now = Clock::now();
     if (frac < 1.0 && std::chrono::duration<double>(now - last).count() < 0.5) return;
     last = now;
     double s = std::chrono::duration<double>(now - start).count();
-    std::fprintf(stderr, "%s[prep] %-12s %5.1f%%  %8.1f MB  %6.1f MB/s%s", tty ? "\r" : "", what,
-                 100.0 * frac, mb, s > 0 ? mb / s : 0.0, tty && frac < 1.0 ? "" : "\n");
+    if (mb > 0)
+      std::fprintf(stderr, "%s[prep] %-10s %5.1f%%  %8.1f MB  %6.1f MB/s  %5.1fs%s", tty ? "\r" : "",
+                   what, 100.0 * frac, mb, s > 0 ? mb / s : 0.0, s, tty && frac < 1.0 ? "" : "\n");
+    else
+      std::fprintf(stderr, "%s[prep] %-10s %5.1f%%  %5.1fs%s", tty ? "\r" : "", what, 100.0 * frac,
+                   s, tty && frac < 1.0 ? "" : "\n");
   }
 };
 

@@ -34,6 +34,7 @@ kd_die() {
 
 # Sets OMP_NUM_THREADS, KD_BIN and RUN_ROOT and checks them; prints the job's shape.
 kd_setup() {
+  _kd_install_traps
   [ -n "${SLURM_JOB_ID:-}" ] || kd_die "not inside a Slurm job; submit with: sbatch slurm/pretrain.sbatch"
   KD_ROOT=${KD_ROOT:-${SLURM_SUBMIT_DIR:-$PWD}}
   KD_BIN=${KD_BIN:-$KD_ROOT/build/kdprune}
@@ -109,13 +110,18 @@ _kd_on_signal() {
   fi
 }
 
+# Installed as early as possible: an untrapped SIGUSR1 would kill the batch shell.
+_kd_install_traps() {
+  trap '_kd_on_signal USR1' USR1
+  trap '_kd_on_signal TERM' TERM
+  trap '_kd_on_signal INT' INT
+}
+
 # Runs "$@" on all tasks through the launcher, forwarding SIGUSR1/SIGTERM/SIGINT, and requeues
 # the job when the program exits $KD_EXIT_REQUEUE after SIGUSR1. Returns the program's exit
 # code (0 after a successful requeue).
 kd_run_requeueable() {
-  trap '_kd_on_signal USR1' USR1
-  trap '_kd_on_signal TERM' TERM
-  trap '_kd_on_signal INT' INT
+  _kd_install_traps
   kd_launcher_cmd
   local rc
   if [ $_kd_got_usr1 -eq 1 ] && [ $_kd_got_term -eq 0 ]; then
@@ -143,15 +149,15 @@ kd_run_requeueable() {
   if [ "$rc" -eq "$KD_EXIT_REQUEUE" ]; then
     if [ $_kd_got_term -eq 1 ]; then
       kd_log "checkpointed after SIGTERM (cancelled or out of time): not requeueing;" \
-        "resubmit with RUN_DIR=$RUN_DIR to continue"
+        "resubmit with RUN_DIR=${RUN_DIR:-<this run directory>} to continue"
     elif [ "$KD_REQUEUE" = 1 ]; then
       kd_log "checkpoint written on signal: requeueing job $SLURM_JOB_ID (same run directory)"
       if scontrol requeue "$SLURM_JOB_ID"; then
         return 0
       fi
-      kd_log "scontrol requeue failed; resubmit with RUN_DIR=$RUN_DIR to continue"
+      kd_log "scontrol requeue failed; resubmit with RUN_DIR=${RUN_DIR:-<this run directory>} to continue"
     else
-      kd_log "KD_REQUEUE=$KD_REQUEUE: not requeueing; resubmit with RUN_DIR=$RUN_DIR to continue"
+      kd_log "KD_REQUEUE=$KD_REQUEUE: not requeueing; resubmit with RUN_DIR=${RUN_DIR:-<this run directory>} to continue"
     fi
   fi
   return "$rc"

@@ -120,7 +120,7 @@ struct ShardReader::Handles {
 ShardReader::ShardReader(const std::string& path) : path_(path), h_(std::make_unique<Handles>()) {
   h5::silence_errors();
   std::error_code ec;
-  KD_CHECK_HINT(fs::is_regular_file(path, ec), "check the data.files patterns in the config",
+  KD_CHECK_HINT(fs::is_regular_file(path, ec), "check the data.train file list in the config",
                 "shard file '{}' does not exist or is not a regular file", path);
   const auto bytes = fs::file_size(path, ec);
   htri_t is_h5 = H5Fis_hdf5(path.c_str());

@@ -7,6 +7,7 @@
 
 #include "dist/communicator.h"
 #include "dist/grad_reducer.h"
+#include "common/check.h"
 #include "dist/local_communicator.h"
 #include "model/bert.h"
 #include "train/optimizer.h"

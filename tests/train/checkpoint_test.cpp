@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "common/check.h"
 #include "support/test_support.h"
 #include "train/checkpoint.h"
 #include "train/rng_state.h"

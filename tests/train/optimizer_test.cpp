@@ -2,6 +2,7 @@
 // formula computed by hand; schedules at known points.
 #include <gtest/gtest.h>
 
+#include "common/check.h"
 #include "train/optimizer.h"
 
 namespace kd::train {
