@@ -66,16 +66,17 @@ std::vector<std::vector<ShardRange>> assign_ranges(const std::vector<int64_t>& c
   const auto n = static_cast<int64_t>(counts.size());
   const std::vector<int64_t> order = epoch_shard_order(n, seed, epoch, shuffle);
   std::vector<std::vector<ShardRange>> ranges(static_cast<size_t>(world));
-  if (n >= world) {
-    for (int64_t i = 0; i < n; ++i)
-      ranges[static_cast<size_t>(i % world)].push_back({order[i], 0, counts[order[i]]});
-    return ranges;
-  }
-  // Fewer shards than ranks: cut the shuffled concatenation into `world` nearly equal parts.
+  // Whole shards round-robin while every rank can get one more (rank r reads shards
+  // i·world + r); the shards left over (n mod world, or all when n < world) are cut into
+  // `world` nearly equal contiguous instance ranges, so no rank is left short and the common
+  // batch count does not throw away most of an epoch.
+  const int64_t whole = (n / world) * world;
+  for (int64_t i = 0; i < whole; ++i)
+    ranges[static_cast<size_t>(i % world)].push_back({order[i], 0, counts[order[i]]});
   int64_t total = 0;
-  for (int64_t c : counts) total += c;
-  int64_t file_pos = 0, row = 0;  // cursor in the concatenation
-  for (int r = 0; r < world; ++r) {
+  for (int64_t i = whole; i < n; ++i) total += counts[order[i]];
+  int64_t file_pos = whole, row = 0;  // cursor in the concatenation of the leftover shards
+  for (int r = 0; r < world && total > 0; ++r) {
     int64_t need = total * (r + 1) / world - total * r / world;
     while (need > 0) {
       const int64_t file = order[file_pos];

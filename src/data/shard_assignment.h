@@ -2,10 +2,11 @@
 // function of (shard sizes, world, seed, epoch), so every rank computes every rank's share
 // locally and identically, and a resumed run recomputes exactly the same plan.
 //
-// Shards: shuffled per epoch (the same permutation on every rank). With at least as many shards
-// as ranks, whole shards go round-robin (rank r reads shuffled shard i*world + r, as NVIDIA's
-// BERT loader); with fewer shards than ranks, the shuffled concatenation of all instances is cut
-// into `world` contiguous, nearly equal ranges. Every rank then runs the same number of batches
+// Shards: shuffled per epoch (the same permutation on every rank). The first floor(n/world)*world
+// shards go round-robin as whole shards (rank r reads shuffled shard i*world + r, as NVIDIA's
+// BERT loader); the leftover shards (all of them when there are fewer shards than ranks) are
+// cut into `world` contiguous, nearly equal instance ranges, so a shard count that is not a
+// multiple of the world size does not leave ranks short. Every rank then runs the same number of batches
 // (the minimum over ranks), so no rank ever waits for a batch another rank does not have.
 //
 // Instances: a rank's ranges are cut into windows of at most `window` rows (bounded memory: one

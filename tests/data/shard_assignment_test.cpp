@@ -80,34 +80,34 @@ TEST(ShardAssignment, ExactCoverForManyWorldSizes) {
         expect_exact_cover(*counts, ranges);
         const int64_t total = std::accumulate(counts->begin(), counts->end(), int64_t{0});
         const auto order = epoch_shard_order(counts->size(), 99, epoch, true);
-        if (static_cast<int>(counts->size()) >= world) {
-          // Whole shards, round-robin over the shuffled list: rank r gets order[i*world + r].
-          for (int r = 0; r < world; ++r) {
-            size_t k = 0;
-            for (size_t i = r; i < counts->size(); i += world, ++k) {
-              ASSERT_LT(k, ranges[r].size());
-              EXPECT_EQ(ranges[r][k], (ShardRange{order[i], 0, (*counts)[order[i]]}));
-            }
-            EXPECT_EQ(k, ranges[r].size());
+        // Whole shards round-robin over the first floor(n/world)*world of the shuffled list
+        // (rank r gets order[i*world + r]); the leftover shards are cut into nearly equal
+        // contiguous parts, one per rank, in shuffled order.
+        const size_t n = counts->size();
+        const size_t whole = (n / world) * world;
+        int64_t leftover = 0;
+        for (size_t i = whole; i < n; ++i) leftover += (*counts)[order[i]];
+        std::vector<ShardRange> flat;  // leftover parts of all ranks, rank by rank
+        for (int r = 0; r < world; ++r) {
+          size_t k = 0;
+          for (size_t i = r; i < whole; i += world, ++k) {
+            ASSERT_LT(k, ranges[r].size());
+            EXPECT_EQ(ranges[r][k], (ShardRange{order[i], 0, (*counts)[order[i]]}));
           }
-        } else {
-          // Fewer shards than ranks: nearly equal contiguous parts of the shuffled concatenation.
-          for (int r = 0; r < world; ++r) {
-            EXPECT_NEAR(rows_of(ranges[r]), static_cast<double>(total) / world, 1.0);
-          }
-          // Contiguity: concatenating the ranks' ranges walks the shuffled files in order.
-          std::vector<ShardRange> flat;
-          for (const auto& rr : ranges) flat.insert(flat.end(), rr.begin(), rr.end());
-          size_t fi = 0;
-          int64_t row = 0;
-          for (const auto& r : flat) {
-            ASSERT_EQ(r.file, order[fi]);
-            ASSERT_EQ(r.begin, row);
-            row = r.end;
-            if (row == (*counts)[order[fi]]) ++fi, row = 0;
-          }
-          EXPECT_EQ(fi, counts->size());
+          std::vector<ShardRange> rest(ranges[r].begin() + k, ranges[r].end());
+          EXPECT_NEAR(rows_of(rest), static_cast<double>(leftover) / world, 1.0) << "rank " << r;
+          flat.insert(flat.end(), rest.begin(), rest.end());
         }
+        size_t fi = whole;
+        int64_t row = 0;
+        for (const auto& r : flat) {
+          ASSERT_EQ(r.file, order[fi]);
+          ASSERT_EQ(r.begin, row);
+          row = r.end;
+          if (row == (*counts)[order[fi]]) ++fi, row = 0;
+        }
+        EXPECT_EQ(fi, n);
+        (void)total;
       }
     }
   }

@@ -90,6 +90,9 @@ struct Malformed {
   const char* expect;  // substring of the error
 };
 
+// Readable test names in ctest instead of a byte dump.
+void PrintTo(const Malformed& m, std::ostream* os) { *os << m.name; }
+
 class SafetensorsMalformed : public ::testing::TestWithParam<Malformed> {};
 
 TEST_P(SafetensorsMalformed, GivesSpecificError) {

@@ -1,0 +1,176 @@
+// kdprune-prep corpus: the embedded default corpus (WordNet glosses + examples + relation facts
+// as sentences, GCIDE definitions), one sentence per line, a blank line between documents.
+//   wordnet.txt: one document per synset: "dog, domestic dog: a member of the genus canis ...",
+//                its examples, then its relation facts from 2 templates each (the probe
+//                template and one more, picked by a hash of the fact)
+//   gcide.txt:   one document per headword: "abdomen: the belly, or that part of the body ..."
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <set>
+
+#include "commands.h"
+#include "common/check.h"
+#include "common/log.h"
+#include "gcide_reader.h"
+#include "text/sentence_splitter.h"
+#include "wordnet_relations.h"
+
+namespace kd::prep {
+namespace fs = std::filesystem;
+namespace {
+
+struct CorpusOptions {
+  std::vector<std::string> sources{"wordnet", "gcide"};
+  std::string out, vocab, wordnet_dir = "/usr/share/wordnet",
+                          gcide_path = "/usr/share/dictd/gcide.dict.dz";
+};
+
+struct Counts {
+  size_t documents = 0, sentences = 0, bytes = 0;
+};
+
+class DocWriter {
+ public:
+  explicit DocWriter(const std::string& path) : path_(path), tmp_(path + ".partial"), out_(tmp_) {
+    KD_CHECK(out_.good(), "cannot write '{}'", tmp_);
+  }
+  void sentence(const std::string& s) {
+    if (s.empty()) return;
+    out_ << s << '\n';
+    ++c.sentences;
+    c.bytes += s.size() + 1;
+    open_ = true;
+  }
+  void end_document() {
+    if (!open_) return;
+    out_ << '\n';
+    ++c.documents;
+    open_ = false;
+  }
+  void close() {
+    end_document();
+    out_.close();
+    KD_CHECK(!out_.fail(), "write error on '{}'", tmp_);
+    fs::rename(tmp_, path_);
+  }
+  Counts c;
+
+ private:
+  std::string path_, tmp_;
+  std::ofstream out_;
+  bool open_ = false;
+};
+
+std::string ensure_period(std::string s) {
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  if (!s.empty() && s.back() != '.' && s.back() != '!' && s.back() != '?') s += " .";
+  return s;
+}
+
+std::string join_words(const std::vector<std::string>& w, size_t max) {
+  std::string s;
+  for (size_t i = 0; i < w.size() && i < max; ++i) s += (i ? ", " : "") + w[i];
+  return s;
+}
+
+Counts write_wordnet(const CorpusOptions& o, const text::WordPieceTokenizer& tok, size_t& facts_out) {
+  WordNetDb db(o.wordnet_dir);
+  auto facts = wordnet_facts(db, tok);
+  facts_out = facts.facts.size();
+  // Facts grouped by their subject synset, so they land in that synset's document.
+  std::unordered_map<const WordNetSynset*, std::vector<size_t>> by_synset;
+  for (size_t i = 0; i < facts.facts.size(); ++i) by_synset[facts.facts[i].subject_synset].push_back(i);
+  const auto& specs = relation_specs();
+  text::SentenceSplitter splitter;
+  DocWriter w(o.out + "/wordnet.txt");
+  for (const auto& s : db.synsets()) {
+    if (s.words.empty()) continue;
+    if (!s.definition.empty()) {
+      auto sents = splitter.split(s.definition);
+      for (size_t k = 0; k < sents.size(); ++k)
+        w.sentence(ensure_period(k == 0 ? join_words(s.words, 4) + ": " + std::string(sents[k])
+                                        : std::string(sents[k])));
+    }
+    for (const auto& ex : s.examples) w.sentence(ensure_period(ex));
+    auto it = by_synset.find(&s);
+    if (it != by_synset.end()) {
+      for (size_t fi : it->second) {
+        const Fact& f = facts.facts[fi];
+        const auto& spec = specs[f.relation];
+        w.sentence(fill_template(spec.templates[0], f.subject, f.object));
+        size_t h = std::hash<std::string>{}(f.subject + "|" + f.object) % (spec.templates.size() - 1);
+        w.sentence(fill_template(spec.templates[1 + h], f.subject, f.object));
+      }
+    }
+    w.end_document();
+  }
+  w.close();
+  return w.c;
+}
+
+Counts write_gcide(const CorpusOptions& o, GcideStats& st) {
+  text::SentenceSplitter splitter;
+  DocWriter w(o.out + "/gcide.txt");
+  st = read_gcide(o.gcide_path, [&](const GcideEntry& e) {
+    std::string head = e.headword;
+    for (const auto& d : e.definitions) {
+      auto sents = splitter.split(d);
+      for (size_t k = 0; k < sents.size(); ++k) {
+        std::string s(sents[k]);
+        // A phrase definition ("abdominal ring: ...") already names its subject.
+        bool named = k > 0 || s.find(": ") != std::string::npos;
+        w.sentence(named ? s : head + ": " + s);
+      }
+    }
+    w.end_document();
+  });
+  w.close();
+  return w.c;
+}
+
+int run_corpus(const CorpusOptions& o) {
+  fs::create_directories(o.out);
+  auto tok = text::WordPieceTokenizer::from_vocab_file(o.vocab, true);
+  std::printf("corpus summary (%s)\n", o.out.c_str());
+  Counts total;
+  for (const auto& src : o.sources) {
+    Counts c;
+    if (src == "wordnet") {
+      size_t facts = 0;
+      c = write_wordnet(o, tok, facts);
+      std::printf("  wordnet.txt  %zu documents, %zu sentences (%zu relation facts), %.1f MB\n",
+                  c.documents, c.sentences, facts, c.bytes / 1e6);
+    } else if (src == "gcide") {
+      GcideStats st;
+      c = write_gcide(o, st);
+      std::printf("  gcide.txt    %zu documents, %zu sentences (%zu definitions), %.1f MB\n",
+                  c.documents, c.sentences, st.definitions, c.bytes / 1e6);
+    } else {
+      KD_FAIL("unknown --source '{}' (known: wordnet, gcide)", src);
+    }
+    total.documents += c.documents;
+    total.sentences += c.sentences;
+    total.bytes += c.bytes;
+  }
+  std::printf("  total        %zu documents, %zu sentences, %.1f MB\n", total.documents,
+              total.sentences, total.bytes / 1e6);
+  return total.documents > 0 ? 0 : 2;
+}
+
+}  // namespace
+
+Runner register_corpus(CLI::App& app) {
+  auto o = std::make_shared<CorpusOptions>();
+  app.add_option("--source", o->sources, "wordnet,gcide")->delimiter(',')->capture_default_str();
+  app.add_option("--out", o->out, "output directory")->required();
+  app.add_option("--vocab", o->vocab, "vocab.txt (relation objects prefer single-token words)")
+      ->default_val(std::string(KD_SOURCE_DIR) + "/data/vocab/bert-base-uncased-vocab.txt");
+  app.add_option("--wordnet-dir", o->wordnet_dir)->capture_default_str();
+  app.add_option("--gcide", o->gcide_path)->capture_default_str();
+  return [o] { return run_corpus(*o); };
+}
+
+
+}  // namespace kd::prep

@@ -1,0 +1,101 @@
+// kdprune-prep probes: LAMA-format JSONL probe sets from WordNet relation facts.
+//   DIR/{train,dev,test}/<Relation>.jsonl                  probe template (also in the corpus)
+//   DIR/{train,dev,test}/<Relation>.heldout_template.jsonl template never in the corpus
+//   DIR/relations.jsonl                                    templates per relation
+// Objects are single WordPiece tokens; the split is by subject (80/10/10 by a hash), so no
+// subject of dev/test is seen in train.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "common/check.h"
+#include "wordnet_relations.h"
+
+namespace kd::prep {
+namespace fs = std::filesystem;
+namespace {
+
+struct ProbeOptions {
+  std::vector<std::string> sources{"wordnet"};
+  std::string out, vocab, wordnet_dir = "/usr/share/wordnet";
+  uint64_t seed = 12345;
+};
+
+uint64_t fnv(const std::string& s, uint64_t seed) {
+  uint64_t h = 1469598103934665603ull ^ seed;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+int run_probes(const ProbeOptions& o) {
+  for (const auto& s : o.sources)
+    KD_CHECK(s == "wordnet", "unknown probe --source '{}' (known: wordnet)", s);
+  auto tok = text::WordPieceTokenizer::from_vocab_file(o.vocab, true);
+  WordNetDb db(o.wordnet_dir);
+  auto facts = wordnet_facts(db, tok);
+  const auto& specs = relation_specs();
+  const char* splits[] = {"train", "dev", "test"};
+  std::map<std::pair<std::string, int>, std::unique_ptr<std::ofstream>> files;
+  std::map<std::pair<int, int>, size_t> counts;
+  for (const char* s : splits) fs::create_directories(o.out + "/" + s);
+  auto file = [&](int split, const std::string& name) -> std::ofstream& {
+    auto& f = files[{name, split}];
+    if (!f) f = std::make_unique<std::ofstream>(o.out + "/" + splits[split] + "/" + name + ".jsonl");
+    return *f;
+  };
+  for (size_t i = 0; i < facts.facts.size(); ++i) {
+    if (!facts.object_single_token[i]) continue;
+    const Fact& f = facts.facts[i];
+    const auto& spec = specs[f.relation];
+    uint64_t h = fnv(f.subject, o.seed) % 10;
+    int split = h < 8 ? 0 : (h == 8 ? 1 : 2);
+    for (int heldout = 0; heldout < 2; ++heldout) {
+      const std::string& tmpl = heldout ? spec.heldout_template : spec.templates[0];
+      nlohmann::json j = {{"sub_label", f.subject},
+                          {"obj_label", f.object},
+                          {"pred", spec.name},
+                          {"predicate_id", spec.name},
+                          {"template", tmpl},
+                          {"masked_sentences", {fill_template(tmpl, f.subject, "[MASK]")}},
+                          {"uuid", fmt::format("wn-{}-{}", spec.name, i)}};
+      file(split, heldout ? spec.name + ".heldout_template" : spec.name) << j.dump() << '\n';
+    }
+    ++counts[{f.relation, split}];
+  }
+  std::ofstream rel(o.out + "/relations.jsonl");
+  for (const auto& spec : specs)
+    rel << nlohmann::json{{"relation", spec.name},
+                          {"template", spec.templates[0]},
+                          {"heldout_template", spec.heldout_template},
+                          {"corpus_templates", spec.templates}}
+               .dump()
+        << '\n';
+  std::printf("probes summary (%s): facts with single-token objects, split by subject\n",
+              o.out.c_str());
+  std::printf("  %-10s %8s %8s %8s\n", "relation", "train", "dev", "test");
+  size_t total = 0;
+  for (size_t r = 0; r < specs.size(); ++r) {
+    size_t a = counts[{r, 0}], b = counts[{r, 1}], c = counts[{r, 2}];
+    total += a + b + c;
+    std::printf("  %-10s %8zu %8zu %8zu\n", specs[r].name.c_str(), a, b, c);
+  }
+  return total > 0 ? 0 : 2;
+}
+
+}  // namespace
+
+Runner register_probes(CLI::App& app) {
+  auto o = std::make_shared<ProbeOptions>();
+  app.add_option("--source", o->sources, "wordnet")->delimiter(',')->capture_default_str();
+  app.add_option("--out", o->out, "output directory")->required();
+  app.add_option("--vocab", o->vocab, "vocab.txt (objects must be single tokens)")
+      ->default_val(std::string(KD_SOURCE_DIR) + "/data/vocab/bert-base-uncased-vocab.txt");
+  app.add_option("--wordnet-dir", o->wordnet_dir)->capture_default_str();
+  app.add_option("--seed", o->seed, "subject split hash seed")->capture_default_str();
+  return [o] { return run_probes(*o); };
+}
+
+}  // namespace kd::prep
