@@ -75,13 +75,15 @@ std::string join_words(const std::vector<std::string>& w, size_t max) {
   return s;
 }
 
-Counts write_wordnet(const CorpusOptions& o, const text::WordPieceTokenizer& tok, size_t& facts_out) {
+Counts write_wordnet(const CorpusOptions& o, const text::WordPieceTokenizer& tok,
+                     size_t& facts_out) {
   WordNetDb db(o.wordnet_dir);
   auto facts = wordnet_facts(db, tok);
   facts_out = facts.facts.size();
   // Facts grouped by their subject synset, so they land in that synset's document.
   std::unordered_map<const WordNetSynset*, std::vector<size_t>> by_synset;
-  for (size_t i = 0; i < facts.facts.size(); ++i) by_synset[facts.facts[i].subject_synset].push_back(i);
+  for (size_t i = 0; i < facts.facts.size(); ++i)
+    by_synset[facts.facts[i].subject_synset].push_back(i);
   const auto& specs = relation_specs();
   text::SentenceSplitter splitter;
   DocWriter w(o.out + "/wordnet.txt");
@@ -100,7 +102,8 @@ Counts write_wordnet(const CorpusOptions& o, const text::WordPieceTokenizer& tok
         const Fact& f = facts.facts[fi];
         const auto& spec = specs[f.relation];
         w.sentence(fill_template(spec.templates[0], f.subject, f.object));
-        size_t h = std::hash<std::string>{}(f.subject + "|" + f.object) % (spec.templates.size() - 1);
+        size_t h =
+            std::hash<std::string>{}(f.subject + "|" + f.object) % (spec.templates.size() - 1);
         w.sentence(fill_template(spec.templates[1 + h], f.subject, f.object));
       }
     }
@@ -171,6 +174,5 @@ Runner register_corpus(CLI::App& app) {
   app.add_option("--gcide", o->gcide_path)->capture_default_str();
   return [o] { return run_corpus(*o); };
 }
-
 
 }  // namespace kd::prep

@@ -61,13 +61,26 @@ std::string clean_gcide_text(const std::string& s) {
       i = e + 1;  // other brackets: source tags, usage labels, etymology
       continue;
     }
-    if (c == '{') { ++brace; ++i; continue; }
-    if (c == '}') { brace = std::max(0, brace - 1); ++i; continue; }
-    if (brace > 0 && (c == '*' || c == '"' || c == '`')) { ++i; continue; }
-    if (c == '-' && i + 2 < s.size() && s[i + 1] == '-' && !std::isspace(static_cast<unsigned char>(s[i + 2]))) {
+    if (c == '{') {
+      ++brace;
+      ++i;
+      continue;
+    }
+    if (c == '}') {
+      brace = std::max(0, brace - 1);
+      ++i;
+      continue;
+    }
+    if (brace > 0 && (c == '*' || c == '"' || c == '`')) {
+      ++i;
+      continue;
+    }
+    if (c == '-' && i + 2 < s.size() && s[i + 1] == '-' &&
+        !std::isspace(static_cast<unsigned char>(s[i + 2]))) {
       break;  // "--Bacon." citation: the rest of the paragraph is the source
     }
-    if (c == '?' && (i == 0 || s[i - 1] == ' ') && (i + 1 == s.size() || s[i + 1] == ' ' || s[i + 1] == ',')) {
+    if (c == '?' && (i == 0 || s[i - 1] == ' ') &&
+        (i + 1 == s.size() || s[i + 1] == ' ' || s[i + 1] == ',')) {
       ++i;  // "?" stands for a Greek/Hebrew word the conversion lost
       continue;
     }
@@ -146,7 +159,8 @@ GcideStats read_gcide(const std::string& path,
       flush_para();
       return;
     }
-    if (l[0] != ' ') {  // a new entry: "Headword \Pro*nun"ci*a`tion\, n. [etym]"
+    if (l[0] == '[') return;  // a source tag such as "[1913 Webster]" at column 0
+    if (l[0] != ' ') {        // a new entry: "Headword \Pro*nun"ci*a`tion\, n. [etym]"
       flush_entry();
       auto bs = l.find(" \\");
       headword = l.substr(0, bs == std::string::npos ? l.find(',') : bs);

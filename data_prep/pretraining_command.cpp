@@ -83,8 +83,9 @@ struct Progress {
     last = now;
     double s = std::chrono::duration<double>(now - start).count();
     if (mb > 0)
-      std::fprintf(stderr, "%s[prep] %-10s %5.1f%%  %8.1f MB  %6.1f MB/s  %5.1fs%s", tty ? "\r" : "",
-                   what, 100.0 * frac, mb, s > 0 ? mb / s : 0.0, s, tty && frac < 1.0 ? "" : "\n");
+      std::fprintf(stderr, "%s[prep] %-10s %5.1f%%  %8.1f MB  %6.1f MB/s  %5.1fs%s",
+                   tty ? "\r" : "", what, 100.0 * frac, mb, s > 0 ? mb / s : 0.0, s,
+                   tty && frac < 1.0 ? "" : "\n");
     else
       std::fprintf(stderr, "%s[prep] %-10s %5.1f%%  %5.1fs%s", tty ? "\r" : "", what, 100.0 * frac,
                    s, tty && frac < 1.0 ? "" : "\n");
@@ -99,7 +100,8 @@ void write_shards(const std::vector<text::CompactInstance>& instances,
   for (int s = 0; s < shards; ++s) {
     std::string path = fmt::format("{}/shard_{:05d}.h5", dir, s);
     data::ShardWriter w(path, o.max_seq_length, o.max_predictions, gzip_level);
-    for (size_t k = s; k < order.size(); k += shards) w.append(creator.to_instance(instances[order[k]]));
+    for (size_t k = s; k < order.size(); k += shards)
+      w.append(creator.to_instance(instances[order[k]]));
     w.close();
   }
 }
@@ -109,7 +111,8 @@ int run_pretraining_data(const PretrainingDataOptions& o) {
   const unsigned threads = resolve_threads(o.threads);
   KD_CHECK(o.shards >= 1, "--shards must be at least 1 (got {})", o.shards);
   KD_CHECK(o.dupe_factor >= 1, "--dupe-factor must be at least 1 (got {})", o.dupe_factor);
-  KD_CHECK(o.heldout_fraction >= 0 && o.heldout_fraction < 1, "--heldout-fraction must be in [0, 1)");
+  KD_CHECK(o.heldout_fraction >= 0 && o.heldout_fraction < 1,
+           "--heldout-fraction must be in [0, 1)");
   auto tok = text::WordPieceTokenizer::from_vocab_file(o.vocab, !o.cased);
 
   // 1. Read.
@@ -123,12 +126,14 @@ int run_pretraining_data(const PretrainingDataOptions& o) {
     bytes += reports.back().bytes;
   }
   for (const auto& r : reports)
-    if (!r.problems().empty()) std::fprintf(stderr, "[prep] %s: %s\n", r.path.c_str(), r.problems().c_str());
+    if (!r.problems().empty())
+      std::fprintf(stderr, "[prep] %s: %s\n", r.path.c_str(), r.problems().c_str());
   const double mb = bytes / 1e6;
-  log_info("prep", "read {} files, {:.1f} MB, {} documents in {:.1f}s", files.size(), mb, raw.size(),
-           seconds_since(t0));
+  log_info("prep", "read {} files, {:.1f} MB, {} documents in {:.1f}s", files.size(), mb,
+           raw.size(), seconds_since(t0));
   if (raw.empty()) {
-    std::fprintf(stderr, "kdprune-prep: error: no usable documents in the input (%zu files, see above)\n",
+    std::fprintf(stderr,
+                 "kdprune-prep: error: no usable documents in the input (%zu files, see above)\n",
                  files.size());
     return 2;
   }
@@ -143,18 +148,22 @@ int run_pretraining_data(const PretrainingDataOptions& o) {
     doc_bytes[i] = cum;
   }
   Progress tprog{"tokenize"};
-  parallel_for(raw.size(), threads, [&](size_t i) {
-    auto& d = docs[i];
-    for (const auto& s : raw[i].sentences) {
-      size_t before = d.tokens.size();
-      tok.encode_append(s, d.tokens);
-      if (d.tokens.size() > before) d.sentence_ends.push_back(static_cast<uint32_t>(d.tokens.size()));
-    }
-    raw[i] = text::RawDocument{};
-  }, [&](size_t done) {
-    double m = (done == 0 ? 0 : doc_bytes[std::min(done, raw.size()) - 1]) / 1e6;
-    tprog(static_cast<double>(done) / raw.size(), m);
-  });
+  parallel_for(
+      raw.size(), threads,
+      [&](size_t i) {
+        auto& d = docs[i];
+        for (const auto& s : raw[i].sentences) {
+          size_t before = d.tokens.size();
+          tok.encode_append(s, d.tokens);
+          if (d.tokens.size() > before)
+            d.sentence_ends.push_back(static_cast<uint32_t>(d.tokens.size()));
+        }
+        raw[i] = text::RawDocument{};
+      },
+      [&](size_t done) {
+        double m = (done == 0 ? 0 : doc_bytes[std::min(done, raw.size()) - 1]) / 1e6;
+        tprog(static_cast<double>(done) / raw.size(), m);
+      });
   raw.clear();
   raw.shrink_to_fit();
   uint64_t tokens = 0, unk = 0, sentences = 0;
@@ -188,11 +197,14 @@ int run_pretraining_data(const PretrainingDataOptions& o) {
   auto make = [&](const std::vector<text::TokenizedDocument>& set, uint64_t salt) {
     std::vector<std::vector<text::CompactInstance>> per(set.size() * o.dupe_factor);
     Progress p{salt ? "heldout" : "instances"};
-    parallel_for(per.size(), threads, [&](size_t k) {
-      size_t dupe = k / set.size(), d = k % set.size();
-      text::Rng rng(text::mix_seed(o.seed ^ salt, dupe, d));
-      creator.create(set, d, rng, per[k]);
-    }, [&](size_t done) { p(static_cast<double>(done) / std::max<size_t>(1, per.size()), 0); });
+    parallel_for(
+        per.size(), threads,
+        [&](size_t k) {
+          size_t dupe = k / set.size(), d = k % set.size();
+          text::Rng rng(text::mix_seed(o.seed ^ salt, dupe, d));
+          creator.create(set, d, rng, per[k]);
+        },
+        [&](size_t done) { p(static_cast<double>(done) / std::max<size_t>(1, per.size()), 0); });
     std::vector<text::CompactInstance> all;
     for (auto& v : per)
       for (auto& x : v) all.push_back(std::move(x));
@@ -240,7 +252,8 @@ int run_pretraining_data(const PretrainingDataOptions& o) {
       "  instances    %zu train in %d shards + %zu held-out  (dupe factor %d)\n"
       "  masked       %llu (%.2f per instance, %.2f%% of instance tokens)\n"
       "  random next  %.2f%%\n"
-      "  time         tokenize %.1fs (%.1f MB/s, %u threads), instances %.1fs, write %.1fs, total %.1fs\n"
+      "  time         tokenize %.1fs (%.1f MB/s, %u threads), instances %.1fs, write %.1fs, total "
+      "%.1fs\n"
       "  output       %s/train/shard_*.h5%s\n",
       files.size(), mb, bad_files, docs.size(), heldout.size(), (unsigned long long)sentences,
       (unsigned long long)tokens, tokens ? 100.0 * unk / tokens : 0.0, train.size(), train_shards,
@@ -256,7 +269,8 @@ int run_pretraining_data(const PretrainingDataOptions& o) {
 Runner register_pretraining_data(CLI::App& app) {
   auto o = std::make_shared<PretrainingDataOptions>();
   app.add_option("--input", o->inputs, "text files or directories (blank line between documents)")
-      ->required()->delimiter(',');
+      ->required()
+      ->delimiter(',');
   app.add_option("--vocab", o->vocab, "WordPiece vocab.txt")->required();
   app.add_option("--out", o->out, "output directory (train/ and heldout/ shards)")->required();
   app.add_flag("--cased", o->cased, "cased tokenization");

@@ -43,7 +43,8 @@ int run_probes(const ProbeOptions& o) {
   for (const char* s : splits) fs::create_directories(o.out + "/" + s);
   auto file = [&](int split, const std::string& name) -> std::ofstream& {
     auto& f = files[{name, split}];
-    if (!f) f = std::make_unique<std::ofstream>(o.out + "/" + splits[split] + "/" + name + ".jsonl");
+    if (!f)
+      f = std::make_unique<std::ofstream>(o.out + "/" + splits[split] + "/" + name + ".jsonl");
     return *f;
   };
   for (size_t i = 0; i < facts.facts.size(); ++i) {

@@ -85,7 +85,8 @@ int run_tokenize(const TokenizeOptions& o) {
 Runner register_tokenize(CLI::App& app) {
   auto o = std::make_shared<TokenizeOptions>();
   app.add_option("--vocab", o->vocab, "WordPiece vocab.txt")->required()->check(CLI::ExistingFile);
-  app.add_flag("--cased", o->cased, "keep case and accents (default: uncased, like bert-base-uncased)");
+  app.add_flag("--cased", o->cased,
+               "keep case and accents (default: uncased, like bert-base-uncased)");
   app.add_option("--threads", o->threads, "worker threads (0 = all cores)")->capture_default_str();
   return [o] { return run_tokenize(*o); };
 }

@@ -8,8 +8,12 @@
 namespace kd::prep {
 namespace {
 
-uint64_t key(char pos, uint32_t offset) { return (static_cast<uint64_t>(pos) << 32) | offset; }
-char fold(char pos) { return pos == 's' ? 'a' : pos; }
+uint64_t key(char pos, uint32_t offset) {
+  return (static_cast<uint64_t>(pos) << 32) | offset;
+}
+char fold(char pos) {
+  return pos == 's' ? 'a' : pos;
+}
 
 std::string clean_word(std::string w) {
   auto paren = w.find('(');

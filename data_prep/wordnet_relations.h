@@ -1,7 +1,8 @@
 // WordNet relation facts and their sentence templates, shared by `corpus` (which writes each
 // fact as sentences) and `probes` (which turns facts into cloze queries). Every relation has
 // corpus templates (the first is also the probe template, "seen") and one held-out template
-// that is never written into the corpus, so probing can tell knowledge from string recall.
+// that is never written into the corpus, so probing can tell knowledge from string recall
+// (chosen so that its fixed words occur nowhere in the WordNet + GCIDE corpus).
 #pragma once
 #include <string>
 #include <vector>
@@ -12,16 +13,16 @@
 namespace kd::prep {
 
 struct RelationSpec {
-  std::string name;                      // "IsA"
-  std::vector<std::string> symbols;      // WordNet pointer symbols, in the subject's synset
-  std::vector<std::string> templates;    // corpus templates with [X] and [Y]; [0] = probe
-  std::string heldout_template;          // never in the corpus
+  std::string name;                    // "IsA"
+  std::vector<std::string> symbols;    // WordNet pointer symbols, in the subject's synset
+  std::vector<std::string> templates;  // corpus templates with [X] and [Y]; [0] = probe
+  std::string heldout_template;        // never in the corpus
 };
 
 const std::vector<RelationSpec>& relation_specs();
 
 struct Fact {
-  int relation = 0;  // index into relation_specs()
+  int relation = 0;             // index into relation_specs()
   std::string subject, object;  // lower-case
   const WordNetSynset* subject_synset = nullptr;
 };

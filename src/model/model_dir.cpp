@@ -81,6 +81,14 @@ std::string normalise_name(std::string name, bool add_bert_prefix) {
   return name;
 }
 
+// Heads that other HF BERT classes may lack as a whole; "" for tensors that must be present.
+std::string head_group(const std::string& name) {
+  if (starts_with(name, "cls.predictions.")) return "mlm";
+  if (starts_with(name, "cls.seq_relationship.")) return "nsp";
+  if (starts_with(name, "bert.pooler.")) return "pooler";
+  return "";
+}
+
 }  // namespace
 
 BertConfig load_config(const std::string& dir) {
@@ -99,7 +107,8 @@ BertConfig load_config(const std::string& dir) {
 
 void save_model_dir(const std::string& dir, BertForPreTraining& model,
                     const std::string& vocab_source) {
-  const fs::path target = fs::absolute(fs::path(dir)).lexically_normal();
+  fs::path target = fs::absolute(fs::path(dir)).lexically_normal();
+  if (target.filename().empty()) target = target.parent_path();  // "out/model/" -> "out/model"
   const fs::path parent = target.parent_path();
   fs::create_directories(parent);
   const fs::path tmp = parent / (target.filename().string() + ".tmp." + std::to_string(::getpid()));
@@ -160,9 +169,12 @@ BertForPreTraining load_model_dir(const std::string& dir) {
   }
 
   BertForPreTraining model(cfg);
-  model->init_weights(0);  // only heads absent from a BertModel checkpoint keep these values
-  bool any_cls = false;
-  for (const auto& [name, t] : tensors) any_cls |= starts_with(name, "cls.");
+  model->init_weights(0);  // only heads absent from the checkpoint keep these values
+  // HF checkpoints of other BERT classes lack whole heads: BertModel has no cls.*, and
+  // BertForMaskedLM no pooler and no NSP head. A head that is absent as a whole keeps its fresh
+  // init (with a warning); a head that is present only in part is an error.
+  std::set<std::string> groups_present;
+  for (const auto& [name, t] : tensors) groups_present.insert(head_group(name));
   // HF ties cls.predictions.decoder.bias to cls.predictions.bias; accept either.
   if (!tensors.count("cls.predictions.bias") && tensors.count("cls.predictions.decoder.bias"))
     tensors["cls.predictions.bias"] = tensors["cls.predictions.decoder.bias"];
@@ -174,9 +186,9 @@ BertForPreTraining load_model_dir(const std::string& dir) {
     const std::string& name = p.key();
     auto it = tensors.find(name);
     if (it == tensors.end()) {
-      // A BertModel checkpoint has no heads (and may lack the pooler): keep the fresh init.
-      const bool head = starts_with(name, "cls.") || starts_with(name, "bert.pooler.");
-      KD_CHECK_HINT(head && !any_cls, "the checkpoint must hold every BertForPreTraining tensor",
+      const std::string group = head_group(name);
+      KD_CHECK_HINT(!group.empty() && !groups_present.count(group),
+                    "the checkpoint must hold every BertForPreTraining tensor",
                     "{}: tensor '{}' missing", wpath.string(), name);
       fresh.push_back(name);
       continue;
@@ -197,8 +209,8 @@ BertForPreTraining load_model_dir(const std::string& dir) {
   }
   if (!fresh.empty())
     log_warn("model",
-             "{}: BertModel checkpoint without pre-training heads; {} head tensors initialised "
-             "randomly (fill-mask/NSP outputs are meaningless until trained): {}",
+             "{}: checkpoint without some pre-training heads; {} head tensors initialised "
+             "randomly (their outputs are meaningless until trained): {}",
              dir, fresh.size(), fmt::join(fresh, ", "));
 
   std::vector<std::string> extra;

@@ -14,8 +14,10 @@ void save_model_dir(const std::string& dir, BertForPreTraining& model,
                     const std::string& vocab_source);
 
 // Reads config.json + model.safetensors. Accepts F32/F16/BF16/F64 weights (converted to fp32),
-// old LayerNorm names gamma/beta, BertModel checkpoints (only `bert.` keys: heads keep a fresh
-// init, with a warning) and names without the `bert.` prefix. Missing tensors and shapes that
+// old LayerNorm names gamma/beta, names without the `bert.` prefix, and checkpoints of other
+// BERT classes: a head absent as a whole (MLM head cls.predictions.*, NSP head
+// cls.seq_relationship.*, pooler; e.g. BertModel, BertForMaskedLM) keeps a fresh init, with a
+// warning; a head present only in part is an error. Missing tensors and shapes that
 // disagree with config.json are errors naming the tensor (and the config field); unexpected
 // extra tensors are listed in a warning. The model is returned in eval mode (like HF
 // from_pretrained); call train() before training.

@@ -42,8 +42,8 @@ struct Emitter {
 
   void end_word() {
     if (buf.size() > begin)
-      words.push_back({static_cast<uint32_t>(begin), static_cast<uint32_t>(buf.size() - begin),
-                       chars});
+      words.push_back(
+          {static_cast<uint32_t>(begin), static_cast<uint32_t>(buf.size() - begin), chars});
     begin = buf.size();
     chars = 0;
   }
@@ -61,10 +61,18 @@ struct Emitter {
   void pretokenize(int32_t cp) {
     if (cp < 128) {
       switch (kAscii.cls[cp]) {
-        case kWord: buf.push_back(static_cast<char>(cp)); ++chars; return;
-        case kPunct: isolated(cp); return;
-        case kSpace: end_word(); return;
-        default: return;
+        case kWord:
+          buf.push_back(static_cast<char>(cp));
+          ++chars;
+          return;
+        case kPunct:
+          isolated(cp);
+          return;
+        case kSpace:
+          end_word();
+          return;
+        default:
+          return;
       }
     }
     utf8proc_category_t cat = utf8proc_category(cp);
@@ -144,9 +152,9 @@ void append_utf8(std::string& out, int32_t cp) {
                  static_cast<char>(0x80 | (cp & 0x3F))};
     out.append(b, 3);
   } else {
-    char b[4] = {static_cast<char>(0xF0 | (cp >> 18)), static_cast<char>(0x80 | ((cp >> 12) & 0x3F)),
-                 static_cast<char>(0x80 | ((cp >> 6) & 0x3F)),
-                 static_cast<char>(0x80 | (cp & 0x3F))};
+    char b[4] = {
+        static_cast<char>(0xF0 | (cp >> 18)), static_cast<char>(0x80 | ((cp >> 12) & 0x3F)),
+        static_cast<char>(0x80 | ((cp >> 6) & 0x3F)), static_cast<char>(0x80 | (cp & 0x3F))};
     out.append(b, 4);
   }
 }
@@ -180,9 +188,14 @@ void BasicTokenizer::split(std::string_view text, std::string& buf,
           i = j;
           continue;
         }
-        case kSpace: e.end_word(); break;
-        case kPunct: e.isolated(b); break;
-        default: break;  // control: dropped
+        case kSpace:
+          e.end_word();
+          break;
+        case kPunct:
+          e.isolated(b);
+          break;
+        default:
+          break;  // control: dropped
       }
       ++i;
       continue;

@@ -24,8 +24,8 @@ InstanceCreator::InstanceCreator(const WordPieceTokenizer& tokenizer, Pretrainin
   KD_CHECK(o_.max_predictions >= 1, "max_predictions_per_seq must be at least 1");
 }
 
-void InstanceCreator::create(const std::vector<TokenizedDocument>& docs, size_t doc_index,
-                             Rng& rng, std::vector<CompactInstance>& out) const {
+void InstanceCreator::create(const std::vector<TokenizedDocument>& docs, size_t doc_index, Rng& rng,
+                             std::vector<CompactInstance>& out) const {
   const TokenizedDocument& doc = docs[doc_index];
   const int64_t max_num_tokens = o_.max_seq_length - 3;
   int64_t target = max_num_tokens;

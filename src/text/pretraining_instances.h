@@ -39,7 +39,7 @@ struct PretrainingOptions {
 // Unpadded instance: tokens = [CLS] A [SEP] B [SEP] after masking.
 struct CompactInstance {
   std::vector<int32_t> tokens;
-  uint32_t segment_a_end = 0;  // index of the first [SEP]; segment ids are 1 after it
+  uint32_t segment_a_end = 0;             // index of the first [SEP]; segment ids are 1 after it
   std::vector<int32_t> masked_positions;  // increasing
   std::vector<int32_t> masked_ids;        // original tokens
   bool random_next = false;

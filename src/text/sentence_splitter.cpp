@@ -6,8 +6,12 @@
 namespace kd::text {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-bool is_closer(char c) { return c == '"' || c == '\'' || c == ')' || c == ']' || c == '}'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+bool is_closer(char c) {
+  return c == '"' || c == '\'' || c == ')' || c == ']' || c == '}';
+}
 bool starts_sentence(std::string_view s, size_t i) {
   auto c = static_cast<unsigned char>(s[i]);
   if (std::isupper(c) || std::isdigit(c) || c == '"' || c == '\'' || c == '(' || c == '[')
@@ -27,14 +31,14 @@ std::string_view trim(std::string_view s) {
 }  // namespace
 
 SentenceSplitter::SentenceSplitter() {
-  abbreviations_ = {"mr",   "mrs",  "ms",   "dr",    "prof", "sr",   "jr",   "st",   "mt",
-                    "vs",   "etc",  "e.g",  "i.e",   "cf",   "al",   "approx", "ca",  "no",
-                    "vol",  "fig",  "figs", "p",     "pp",   "ed",   "eds",  "inc",  "ltd",
-                    "co",   "corp", "dept", "gen",   "gov",  "col",  "lt",   "capt", "sgt",
-                    "rev",  "hon",  "jan",  "feb",   "mar",  "apr",  "jun",  "jul",  "aug",
-                    "sep",  "sept", "oct",  "nov",   "dec",  "u.s",  "u.k",  "a.m",  "p.m",
-                    "ph.d", "b.c",  "a.d",  "esp",   "incl", "viz",  "op",   "cit",  "ibid",
-                    "l",    "lat",  "gr",   "fr",    "obs",  "r",    "zool", "bot",  "anat"};
+  abbreviations_ = {"mr",   "mrs",  "ms",   "dr",  "prof", "sr",  "jr",     "st",   "mt",
+                    "vs",   "etc",  "e.g",  "i.e", "cf",   "al",  "approx", "ca",   "no",
+                    "vol",  "fig",  "figs", "p",   "pp",   "ed",  "eds",    "inc",  "ltd",
+                    "co",   "corp", "dept", "gen", "gov",  "col", "lt",     "capt", "sgt",
+                    "rev",  "hon",  "jan",  "feb", "mar",  "apr", "jun",    "jul",  "aug",
+                    "sep",  "sept", "oct",  "nov", "dec",  "u.s", "u.k",    "a.m",  "p.m",
+                    "ph.d", "b.c",  "a.d",  "esp", "incl", "viz", "op",     "cit",  "ibid",
+                    "l",    "lat",  "gr",   "fr",  "obs",  "r",   "zool",   "bot",  "anat"};
   std::sort(abbreviations_.begin(), abbreviations_.end());
 }
 

@@ -95,8 +95,9 @@ FileReport read_text_documents(const std::string& path, const SentenceSplitter& 
     ++r.lines;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (!valid_utf8(line)) ++r.invalid_utf8_lines;
-    bool blank = std::all_of(line.begin(), line.end(),
-                             [](char c) { return c == ' ' || c == '\t' || c == '\f' || c == '\v'; });
+    bool blank = std::all_of(line.begin(), line.end(), [](char c) {
+      return c == ' ' || c == '\t' || c == '\f' || c == '\v';
+    });
     if (blank) {
       end_document();
       return;
@@ -121,7 +122,8 @@ FileReport read_text_documents(const std::string& path, const SentenceSplitter& 
       const char* nl = static_cast<const char*>(std::memchr(p, '\n', end - p));
       const char* stop = nl ? nl : end;
       if (!truncated) {
-        size_t take = std::min<size_t>(stop - p, kMaxLineBytes - std::min(kMaxLineBytes, line.size()));
+        size_t take =
+            std::min<size_t>(stop - p, kMaxLineBytes - std::min(kMaxLineBytes, line.size()));
         line.append(p, take);
         if (take < static_cast<size_t>(stop - p)) {
           truncated = true;

@@ -23,8 +23,8 @@ WordPieceTokenizer WordPieceTokenizer::from_vocab_file(const std::string& path, 
   return from_tokens(std::move(tokens), lower_case, path);
 }
 
-WordPieceTokenizer WordPieceTokenizer::from_tokens(std::vector<std::string> tokens,
-                                                   bool lower_case, const std::string& origin) {
+WordPieceTokenizer WordPieceTokenizer::from_tokens(std::vector<std::string> tokens, bool lower_case,
+                                                   const std::string& origin) {
   WordPieceTokenizer t;
   t.tokens_ = std::move(tokens);
   t.basic_ = BasicTokenizer(lower_case);
@@ -63,7 +63,9 @@ void WordPieceTokenizer::init(const std::string& origin) {
   mask_id = need("[MASK]");
 }
 
-int32_t WordPieceTokenizer::token_id(std::string_view token) const { return head_.find(token); }
+int32_t WordPieceTokenizer::token_id(std::string_view token) const {
+  return head_.find(token);
+}
 
 const std::string& WordPieceTokenizer::token(int32_t id) const {
   KD_CHECK(id >= 0 && static_cast<size_t>(id) < tokens_.size(),
@@ -87,7 +89,9 @@ size_t WordPieceTokenizer::wordpiece(std::string_view word, uint32_t chars,
   }
   const size_t mark = out.size();
   const size_t n = word.size();
-  auto is_cont_byte = [&](size_t i) { return (static_cast<unsigned char>(word[i]) & 0xC0) == 0x80; };
+  auto is_cont_byte = [&](size_t i) {
+    return (static_cast<unsigned char>(word[i]) & 0xC0) == 0x80;
+  };
   size_t start = 0;
   while (start < n) {
     const VocabIndex& index = start == 0 ? head_ : continuation_;
@@ -159,9 +163,9 @@ namespace {
 // HF tokenizers' decoders::wordpiece::cleanup, applied to each (prefixed) token.
 void cleanup(std::string& s) {
   static const std::pair<const char*, const char*> kRules[] = {
-      {" .", "."},   {" ?", "?"},     {" !", "!"},         {" ,", ","},     {" ' ", "'"},
-      {" n't", "n't"}, {" 'm", "'m"}, {" do not", " don't"}, {" 's", "'s"}, {" 've", "'ve"},
-      {" 're", "'re"}};
+      {" .", "."},   {" ?", "?"},     {" !", "!"},    {" ,", ","},
+      {" ' ", "'"},  {" n't", "n't"}, {" 'm", "'m"},  {" do not", " don't"},
+      {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
   for (const auto& [from, to] : kRules) {
     size_t flen = std::strlen(from), tlen = std::strlen(to);
     for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + tlen))

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 
 #include "common/check.h"
 #include "model/safetensors.h"
@@ -57,8 +58,10 @@ TEST(ModelDir, HeterogeneousRoundTripIsIdentical) {
   auto a = m->forward(ids, {}, {}), b = r->forward(ids, {}, {});
   EXPECT_TRUE(torch::equal(a.mlm_logits, b.mlm_logits));
   EXPECT_TRUE(torch::equal(a.nsp_logits, b.nsp_logits));
-  // Saving again over an existing directory replaces it.
-  save_model_dir(root + "/m", r, "");
+  // Saving again over an existing directory replaces it (trailing slash allowed).
+  save_model_dir(root + "/m/", r, "");
+  for (const auto& e : fs::directory_iterator(root))  // no temporary or old copies left
+    EXPECT_TRUE(e.path().filename() == "m" || e.path().filename() == "vocab-src.txt") << e.path();
   EXPECT_FALSE(fs::exists(root + "/m/vocab.txt"));
   EXPECT_NO_THROW(load_model_dir(root + "/m"));
 }
@@ -68,6 +71,7 @@ TEST(ModelDir, InspectListsLayersAndCounts) {
   auto m = hetero_model();
   save_model_dir(root + "/m", m, "");
   const std::string s = inspect_model_dir(root + "/m");
+  std::cout << s;
   EXPECT_NE(s.find("hidden_size H=24"), std::string::npos) << s;
   EXPECT_NE(s.find(std::to_string(m->config().num_parameters())), std::string::npos) << s;
   EXPECT_NE(s.find(std::to_string(m->config().layer_num_parameters(0))), std::string::npos) << s;
@@ -104,6 +108,24 @@ TEST(ModelDir, ErrorsNameTensorShapeAndField) {
   ints["bert.pooler.dense.bias"] = torch::zeros({24}, torch::kLong);
   rewrite(ints);
   EXPECT_NE(load_error(root + "/m").find("floating point"), std::string::npos);
+  // A whole head absent (BertForMaskedLM: no pooler, no NSP head) loads; the MLM head is intact.
+  auto masked_lm = tensors;
+  for (const char* n : {"bert.pooler.dense.weight", "bert.pooler.dense.bias",
+                        "cls.seq_relationship.weight", "cls.seq_relationship.bias"})
+    masked_lm.erase(n);
+  rewrite(masked_lm);
+  {
+    auto r = load_model_dir(root + "/m");
+    auto ids = torch::randint(0, 60, {2, 7}, torch::kLong);
+    torch::NoGradGuard g;
+    EXPECT_TRUE(
+        torch::equal(r->forward(ids, {}, {}).mlm_logits, m->forward(ids, {}, {}).mlm_logits));
+  }
+  // A head present only in part is an error.
+  auto partial = tensors;
+  partial.erase("cls.seq_relationship.bias");
+  rewrite(partial);
+  EXPECT_NE(load_error(root + "/m").find("'cls.seq_relationship.bias' missing"), std::string::npos);
   // Extra tensors only warn.
   auto extra = tensors;
   extra["something.else"] = torch::zeros({2});

@@ -91,7 +91,9 @@ struct Malformed {
 };
 
 // Readable test names in ctest instead of a byte dump.
-void PrintTo(const Malformed& m, std::ostream* os) { *os << m.name; }
+void PrintTo(const Malformed& m, std::ostream* os) {
+  *os << m.name;
+}
 
 class SafetensorsMalformed : public ::testing::TestWithParam<Malformed> {};
 

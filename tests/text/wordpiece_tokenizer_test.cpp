@@ -98,10 +98,16 @@ TEST(WordPieceTokenizer, MatchesHuggingFaceUncasedAndCased) {
 TEST(WordPieceTokenizer, InvalidUtf8BytesAreDroppedLikeReplacementChars) {
   const auto& t = uncased();
   // "ab\xFFcd" == "ab\uFFFDcd" -> "abcd" (one word); "\xC3" truncated; overlong "\xC0\xAF".
-  EXPECT_EQ(t.encode("ab\xFF" "cd"), t.encode("abcd"));
-  EXPECT_EQ(t.encode("ab\xEF\xBF\xBD" "cd"), t.encode("abcd"));
+  EXPECT_EQ(t.encode("ab\xFF"
+                     "cd"),
+            t.encode("abcd"));
+  EXPECT_EQ(t.encode("ab\xEF\xBF\xBD"
+                     "cd"),
+            t.encode("abcd"));
   EXPECT_EQ(t.encode("hello \xC3"), t.encode("hello"));
-  EXPECT_EQ(t.encode("a\xC0\xAF" "b"), t.encode("ab"));
+  EXPECT_EQ(t.encode("a\xC0\xAF"
+                     "b"),
+            t.encode("ab"));
   EXPECT_EQ(t.encode("\xED\xA0\x80"), std::vector<int32_t>{});  // UTF-8 encoded surrogate
   EXPECT_TRUE(t.encode("\xFF\xFE\xFD").empty());
 }
@@ -123,7 +129,9 @@ TEST(WordPieceTokenizer, HandDerivedEdgeCases) {
   EXPECT_EQ(cased().encode("café"), std::vector<int32_t>{cased().unk_id});
   // CJK ideographs are single tokens even without spaces; control chars vanish.
   EXPECT_EQ(t.tokenize("中文"), (std::vector<std::string>{"中", "文"}));
-  EXPECT_EQ(t.tokenize("a\x01" "b\tc"), (std::vector<std::string>{"ab", "c"}));
+  EXPECT_EQ(t.tokenize("a\x01"
+                       "b\tc"),
+            (std::vector<std::string>{"ab", "c"}));
   EXPECT_TRUE(t.encode("").empty());
   EXPECT_TRUE(t.encode("\n\n").empty());
 }

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# kdprune-prep end to end: tokenize (ids from Hugging Face tokenizers), corpus, probes,
+# pretraining-data determinism (same seed -> identical datasets, read with h5py), bad input.
+# usage: prep_cli_test.sh KDPRUNE_PREP SOURCE_DIR WORK_DIR
+set -euo pipefail
+prep="$1"; src="$2"; work="$3"
+vocab="$src/data/vocab/bert-base-uncased-vocab.txt"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+rm -rf "$work"; mkdir -p "$work"
+
+# tokenize: expected ids produced by HF tokenizers 0.23.2 (tests/text/fixtures).
+got=$(printf 'Hello, World!\nnaïve café résumé Ångström\n\n[CLS] a [SEP] b [SEP]\n' | "$prep" tokenize --vocab "$vocab" --threads 2)
+want=$'7592 1010 2088 999\n15743 7668 13746 17076 15687\n\n101 1037 102 1038 102'
+[ "$got" = "$want" ] || fail "tokenize: got [$got] want [$want]"
+# order is preserved across threads on a large input
+seq 1 20000 | sed 's/$/ dogs/' > "$work/many.txt"
+"$prep" tokenize --vocab "$vocab" --threads 2 < "$work/many.txt" > "$work/many.ids"
+"$prep" tokenize --vocab "$vocab" --threads 1 < "$work/many.txt" > "$work/many1.ids"
+cmp -s "$work/many.ids" "$work/many1.ids" || fail "tokenize: threads change the output"
+[ "$(wc -l < "$work/many.ids")" = 20000 ] || fail "tokenize: line count"
+
+# corpus + probes from Debian's WordNet and GCIDE (skip if not installed)
+if [ -r /usr/share/wordnet/data.noun ] && [ -r /usr/share/dictd/gcide.dict.dz ]; then
+  "$prep" corpus --source wordnet,gcide --out "$work/corpus" --vocab "$vocab" > "$work/corpus.log"
+  grep -qi "^dog, domestic dog, canis familiaris: a member of the genus canis" "$work/corpus/wordnet.txt" \
+    || fail "corpus: dog gloss with headword missing"
+  grep -qx "dog is a kind of canine ." "$work/corpus/wordnet.txt" || fail "corpus: IsA fact sentence missing"
+  # held-out templates: their fixed words occur nowhere in the corpus
+  for phrase in " falls under the category of " " is one piece of " " has among its parts " \
+                " is fashioned from " " is one of the members of " " is the contrary of "; do
+    ! cat "$work/corpus/"*.txt | grep -qi -- "$phrase" || fail "corpus: held-out template '$phrase' occurs"
+  done
+  grep -qi "^abdomen: the belly" "$work/corpus/gcide.txt" || fail "corpus: gcide definition missing"
+  ! grep -q '\[1913 Webster\]' "$work/corpus/gcide.txt" || fail "corpus: gcide markup left"
+  "$prep" probes --source wordnet --out "$work/probes" --vocab "$vocab" > "$work/probes.log"
+  grep -q '"sub_label":"dog"' "$work/probes/"*/IsA.jsonl || fail "probes: dog IsA missing"
+  for f in "$work/probes/"*/*.jsonl; do
+    /usr/bin/python3 - "$f" <<'PY' || fail "probes: bad JSONL $f"
+import json, sys
+for line in open(sys.argv[1]):
+    j = json.loads(line)
+    assert j["masked_sentences"][0].count("[MASK]") == 1 and j["obj_label"] and j["sub_label"]
+PY
+  done
+  # split by subject: no test subject in train
+  grep -o '"sub_label":"[^"]*"' "$work/probes/train/IsA.jsonl" | sort -u > "$work/train.subj"
+  grep -o '"sub_label":"[^"]*"' "$work/probes/test/IsA.jsonl" | sort -u > "$work/test.subj"
+  [ -z "$(comm -12 "$work/train.subj" "$work/test.subj")" ] || fail "probes: subject in train and test"
+fi
+
+# pretraining-data: deterministic for a seed, independent of threads
+corpus="$src/tests/e2e/fixtures/corpus.txt"
+args=(--input "$corpus" --vocab "$vocab" --shards 2 --max-seq-length 64 --max-predictions 10 --dupe-factor 2)
+"$prep" pretraining-data "${args[@]}" --seed 7 --out "$work/a" --threads 1 > "$work/a.log" 2>&1
+"$prep" pretraining-data "${args[@]}" --seed 7 --out "$work/b" --threads 2 > "$work/b.log" 2>&1
+"$prep" pretraining-data "${args[@]}" --seed 8 --out "$work/c" > "$work/c.log" 2>&1
+/usr/bin/python3 - "$work" <<'PY' || fail "pretraining-data: shards differ or bad layout"
+import h5py, numpy as np, sys, glob
+w = sys.argv[1]
+names = ["input_ids", "input_mask", "segment_ids", "masked_lm_positions", "masked_lm_ids", "next_sentence_labels"]
+def load(d):
+    return [{n: h5py.File(f, "r")[n][()] for n in names} for f in sorted(glob.glob(d + "/train/*.h5"))]
+a, b, c = load(w + "/a"), load(w + "/b"), load(w + "/c")
+assert len(a) == 2 and abs(len(a[0]["input_ids"]) - len(a[1]["input_ids"])) <= 1
+for x, y in zip(a, b):
+    for n in names: assert np.array_equal(x[n], y[n]), n
+assert not np.array_equal(a[0]["input_ids"], c[0]["input_ids"])
+f = h5py.File(sorted(glob.glob(w + "/a/train/*.h5"))[0], "r")
+assert f["input_ids"].dtype == np.int32 and f["input_mask"].dtype == np.int8 and f["input_ids"].shape[1] == 64
+assert f["masked_lm_positions"].shape[1] == 10 and f["next_sentence_labels"].dtype == np.int8
+ids, pos, lab = f["input_ids"][()], f["masked_lm_positions"][()], f["masked_lm_ids"][()]
+real = (pos > 0).sum()
+rate = real / f["input_mask"][()].sum()
+assert 0.13 < rate < 0.17, rate
+nsp = f["next_sentence_labels"][()].mean()
+assert 0.3 < nsp < 0.8, nsp
+PY
+[ -f "$work/a/heldout/shard_00000.h5" ] || fail "pretraining-data: no held-out shard"
+ls "$work/a/train/"*.partial 2>/dev/null && fail "partial files left"
+
+# bad input: counted per file, no crash; nothing usable -> non-zero exit
+printf '' > "$work/empty.txt"
+printf 'caf\xff\xfe ok line .\n\nsecond doc .\n' > "$work/bad.txt"
+set +e
+"$prep" pretraining-data --input "$work/empty.txt,$work/missing.txt" --vocab "$vocab" --out "$work/d" > "$work/d.log" 2>&1
+rc=$?
+set -e
+[ $rc -ne 0 ] || fail "no usable input must fail"
+grep -q "empty.txt: empty file" "$work/d.log" || fail "empty file not reported"
+grep -q "missing.txt: no such file" "$work/d.log" || fail "missing file not reported"
+"$prep" pretraining-data --input "$work/bad.txt,$corpus" --vocab "$vocab" --out "$work/e" --max-seq-length 64 --max-predictions 10 --dupe-factor 1 > "$work/e.log" 2>&1 \
+  || fail "a bad file among good ones must not fail the run"
+grep -q "bad.txt: 1 lines with invalid UTF-8" "$work/e.log" || fail "invalid UTF-8 not reported"
+echo "prep_cli_test: all checks passed"

@@ -1,0 +1,152 @@
+// Instance creation: create_pretraining_data semantics checked statistically (mask rate,
+// 80/10/10, NSP balance) and structurally, plus determinism through real HDF5 shards.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "data/shard_format.h"
+#include "support/test_support.h"
+#include "text/pretraining_instances.h"
+
+namespace kd::text {
+namespace {
+
+const WordPieceTokenizer& tok() {
+  static const auto t = WordPieceTokenizer::from_vocab_file(test::vocab_path(), true);
+  return t;
+}
+
+// 200 documents of 30 sentences of 8..15 ordinary tokens (ids 2000..2999, no "##" pieces).
+std::vector<TokenizedDocument> synthetic_docs(uint64_t seed) {
+  Rng rng(seed);
+  std::vector<TokenizedDocument> docs(200);
+  for (auto& d : docs) {
+    for (int s = 0; s < 30; ++s) {
+      int len = static_cast<int>(rng.randint(8, 15));
+      for (int k = 0; k < len; ++k)
+        d.tokens.push_back(static_cast<int32_t>(rng.randint(2000, 2999)));
+      d.sentence_ends.push_back(static_cast<uint32_t>(d.tokens.size()));
+    }
+  }
+  return docs;
+}
+
+std::vector<CompactInstance> make_all(const InstanceCreator& c,
+                                      const std::vector<TokenizedDocument>& docs, uint64_t seed) {
+  std::vector<CompactInstance> out;
+  for (size_t d = 0; d < docs.size(); ++d) {
+    Rng rng(mix_seed(seed, 0, d));
+    c.create(docs, d, rng, out);
+  }
+  return out;
+}
+
+TEST(PretrainingInstances, StructureMaskRateAndNspBalance) {
+  PretrainingOptions o;  // 128 / 20 / 0.1 / 0.15
+  InstanceCreator c(tok(), o);
+  auto docs = synthetic_docs(1);
+  auto inst = make_all(c, docs, 12345);
+  ASSERT_GT(inst.size(), 500u);
+  size_t masked = 0, tokens = 0, random_next = 0, as_mask = 0, kept = 0, other = 0;
+  for (const auto& x : inst) {
+    ASSERT_LE(x.tokens.size(), 128u);
+    ASSERT_EQ(x.tokens.front(), tok().cls_id);
+    ASSERT_EQ(x.tokens.back(), tok().sep_id);
+    ASSERT_EQ(x.tokens[x.segment_a_end], tok().sep_id);
+    ASSERT_GE(x.segment_a_end, 2u);                   // A has at least one token
+    ASSERT_GE(x.tokens.size(), x.segment_a_end + 3);  // B has at least one token
+    ASSERT_LE(x.masked_positions.size(), 20u);
+    ASSERT_TRUE(std::is_sorted(x.masked_positions.begin(), x.masked_positions.end()));
+    for (size_t k = 0; k < x.masked_positions.size(); ++k) {
+      int32_t p = x.masked_positions[k];
+      ASSERT_GT(p, 0);
+      ASSERT_NE(static_cast<uint32_t>(p), x.segment_a_end);  // never a special position
+      ASSERT_GE(x.masked_ids[k], 2000);
+      ASSERT_LE(x.masked_ids[k], 2999);
+      if (x.tokens[p] == tok().mask_id)
+        ++as_mask;
+      else if (x.tokens[p] == x.masked_ids[k])
+        ++kept;
+      else
+        ++other;
+    }
+    // num_to_predict = min(20, max(1, round(0.15 * len)))
+    size_t expect = std::min<size_t>(20, std::max<long>(1, std::lround(0.15 * x.tokens.size())));
+    ASSERT_EQ(x.masked_positions.size(), expect);
+    masked += x.masked_positions.size();
+    tokens += x.tokens.size();
+    random_next += x.random_next;
+  }
+  double rate = double(masked) / tokens;
+  EXPECT_NEAR(rate, 0.15, 0.01);
+  EXPECT_NEAR(double(as_mask) / masked, 0.80, 0.02);
+  // "kept" also catches random replacements that drew the original token (1 in 30522).
+  EXPECT_NEAR(double(kept) / masked, 0.10, 0.015);
+  EXPECT_NEAR(double(other) / masked, 0.10, 0.015);
+  // Multi-sentence chunks are random-next half the time; one-sentence tail chunks always are.
+  double nsp = double(random_next) / inst.size();
+  EXPECT_GT(nsp, 0.45);
+  EXPECT_LT(nsp, 0.60);
+}
+
+TEST(PretrainingInstances, ShortSequencesAndWholeWordMasking) {
+  PretrainingOptions o;
+  o.short_seq_prob = 1.0;  // every document gets a random target length in [2, 125]
+  o.whole_word_mask = true;
+  InstanceCreator c(tok(), o);
+  auto docs = synthetic_docs(2);
+  // Make every other token a "##" continuation piece: masking must take whole words.
+  int32_t cont = tok().token_id("##s");
+  ASSERT_GE(cont, 0);
+  for (auto& d : docs)
+    for (size_t i = 1; i < d.tokens.size(); i += 2) d.tokens[i] = cont;
+  auto inst = make_all(c, docs, 7);
+  size_t short_ones = 0;
+  for (const auto& x : inst) {
+    short_ones += x.tokens.size() < 64;
+    std::set<int32_t> pos(x.masked_positions.begin(), x.masked_positions.end());
+    for (size_t k = 0; k < x.masked_positions.size(); ++k) {
+      int32_t p = x.masked_positions[k];
+      if (x.masked_ids[k] == cont) {  // a masked continuation: its word head is masked too
+        ASSERT_TRUE(pos.count(p - 1) || x.tokens[p - 1] == tok().cls_id ||
+                    x.tokens[p - 1] == tok().sep_id);
+      }
+    }
+  }
+  EXPECT_GT(short_ones, inst.size() / 4);
+}
+
+TEST(PretrainingInstances, SameSeedSameShardsThroughHdf5) {
+  PretrainingOptions o;
+  o.max_seq_length = 64;
+  o.max_predictions = 10;
+  InstanceCreator c(tok(), o);
+  auto docs = synthetic_docs(3);
+  auto a = make_all(c, docs, 99), b = make_all(c, docs, 99), other = make_all(c, docs, 100);
+  ASSERT_EQ(a.size(), b.size());
+  std::string dir = test::temp_dir("instances");
+  auto write = [&](const std::vector<CompactInstance>& v, const std::string& name) {
+    data::ShardWriter w(dir + "/" + name, o.max_seq_length, o.max_predictions);
+    for (const auto& x : v) w.append(c.to_instance(x));
+    w.close();
+    return dir + "/" + name;
+  };
+  data::ShardReader ra(write(a, "a.h5")), rb(write(b, "b.h5")), ro(write(other, "o.h5"));
+  ASSERT_EQ(ra.size(), static_cast<int64_t>(a.size()));
+  auto ba = ra.read(0, ra.size()), bb = rb.read(0, rb.size()), bo = ro.read(0, ro.size());
+  EXPECT_EQ(ba.input_ids, bb.input_ids);
+  EXPECT_EQ(ba.segment_ids, bb.segment_ids);
+  EXPECT_EQ(ba.masked_lm_positions, bb.masked_lm_positions);
+  EXPECT_EQ(ba.masked_lm_ids, bb.masked_lm_ids);
+  EXPECT_EQ(ba.next_sentence_labels, bb.next_sentence_labels);
+  EXPECT_NE(ba.input_ids, bo.input_ids);
+  // Row 0 read back equals the padded instance.
+  auto first = c.to_instance(a[0]);
+  EXPECT_EQ(std::vector<int32_t>(ba.input_ids.begin(), ba.input_ids.begin() + 64), first.input_ids);
+  EXPECT_EQ(ba.next_sentence_labels[0], first.next_sentence_label);
+}
+
+}  // namespace
+}  // namespace kd::text
