@@ -26,7 +26,8 @@ kdprune_tps() {  # precision -> tokens/s over the timed windows (after warm-up)
     "$bin" pretrain --config configs/quickstart.yaml "${model[@]}" \
     --set "data.train=[\"$work/shards/*.hdf5\"]" --set data.batch_size=16 --set run_dir="$run" \
     --set train.steps=$((steps + warm)) --set train.log_every="$warm" --set train.precision="$prec" \
-    --set train.checkpoint_every=0 --set train.clip_norm=0 --set resume=never > "$run.log" 2>&1 ||
+    --set train.checkpoint_every=0 --set train.clip_norm=0 --set resume=never \
+    --set train.schedule.warmup_steps=2 > "$run.log" 2>&1 ||
     { cat "$run.log" >&2; return 1; }
   # Windows after the first are timed; equal tokens per window → harmonic mean of window rates.
   $py -c '

@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include "common/allocator.h"
 #include "model/bert.h"
 #include "train/optimizer.h"
 
@@ -51,6 +52,7 @@ void BM_Matmul1024(benchmark::State& state) {
 
 void BM_TrainStep(benchmark::State& state) {
   torch::set_num_threads(1);
+  kd::configure_allocator_for_training();  // as the kdprune binary does
   const bool bf16 = state.range(0) != 0;
   const int64_t b = state.range(1);
   auto cfg = kd::model::BertConfig::uniform(kV, kH, kL, kA, kF);

@@ -31,7 +31,9 @@ code=$?
 set -e
 [ "$code" = 0 ] || { echo "quickstart: pretrain exited with $code" >&2; exit "$code"; }
 
-model="$out/pretrain/checkpoints/$(cat "$out/pretrain/checkpoints/latest")/model"
+run_dir="$out/pretrain"
+for arg in "$@"; do [[ "$arg" == run_dir=* ]] && run_dir="${arg#run_dir=}"; done
+model="$run_dir/checkpoints/$(cat "$run_dir/checkpoints/latest")/model"
 echo "== fill-mask with the pre-trained model ($model) =="
 for text in "a dog is a kind of [MASK] ." "the opposite of hot is [MASK] ." "a wheel is part of a [MASK] ."; do
   echo "-- $text"

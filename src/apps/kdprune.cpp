@@ -1,11 +1,13 @@
 // kdprune: subcommand dispatch only. Each subcommand's work lives in src/methods/.
 #include <CLI/CLI.hpp>
 
+#include "common/allocator.h"
 #include "common/check.h"
 #include "dist/communicator.h"
 #include "methods/commands.h"
 
 int main(int argc, char** argv) {
+  kd::configure_allocator_for_training();
   CLI::App app{"kdprune: distributed compression and specialisation of BERT models"};
   app.require_subcommand(1);
   kd::methods::register_commands(app);

@@ -50,6 +50,7 @@ std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options
   KD_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
   KD_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &world));
   set_process_identity(rank, world);
+  init_logging(rank, world);  // so that only rank 0 reports the choice below
   g_local_rank = compute_local_rank();
 
   const bool cuda = options.device == "cuda";

@@ -14,11 +14,11 @@ namespace fs = std::filesystem;
 
 JobContext setup_job(const train::JobConfig& config, const std::string& config_yaml,
                      const std::string& job_name) {
-  config.validate();
   JobContext ctx;
   ctx.config_yaml = config_yaml;
   ctx.comm = dist::make_world_communicator({config.dist.backend, config.device});
   init_logging(ctx.comm->rank(), ctx.comm->size(), config.log_level);
+  config.validate();  // after the communicator, so errors name the rank
   int threads = config.threads;
   if (threads == 0) {
     const char* env = std::getenv("OMP_NUM_THREADS");

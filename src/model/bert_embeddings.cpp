@@ -1,5 +1,7 @@
 #include "model/bert_embeddings.h"
 
+#include "model/fast_dropout.h"
+
 #include "common/check.h"
 #include "model/shape_util.h"
 
@@ -40,7 +42,7 @@ torch::Tensor BertEmbeddingsImpl::forward_embeds(const torch::Tensor& inputs_emb
            shape_str(tt.sizes()), B, T);
   auto x = inputs_embeds.to(torch::kFloat) + position_embeddings(pos).unsqueeze(0) +
            token_type_embeddings(tt);  // [B, T, H]
-  return torch::dropout(layer_norm(x), dropout_, is_training());
+  return fast_dropout(layer_norm(x), dropout_, is_training());
 }
 
 void BertEmbeddingsImpl::keep_hidden(const torch::Tensor& index) {

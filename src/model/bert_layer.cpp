@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/check.h"
+#include "model/fast_dropout.h"
 #include "model/shape_util.h"
 
 namespace kd::model {
@@ -13,11 +14,12 @@ void check_range(const torch::Tensor& idx, int64_t n, const char* what) {
 }
 }  // namespace
 
+// In the input's dtype: fp32 in fp32 mode; in bf16 mode the intermediate activation stays bf16
+// between the two feed-forward matmuls, as under autocast (saves two casts of [B, T, F]).
 torch::Tensor apply_activation(const std::string& act, const torch::Tensor& x) {
-  auto xf = x.to(torch::kFloat);
-  if (act == "gelu" || act == "gelu_python") return torch::gelu(xf, "none");  // erf form
-  if (act == "gelu_new") return torch::gelu(xf, "tanh");
-  if (act == "relu") return torch::relu(xf);
+  if (act == "gelu" || act == "gelu_python") return torch::gelu(x, "none");  // erf form
+  if (act == "gelu_new") return torch::gelu(x, "tanh");
+  if (act == "relu") return torch::relu(x);
   KD_FAIL("unsupported hidden_act '{}'", act);
 }
 
@@ -80,23 +82,37 @@ LayerOutput BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& 
     context = x.new_zeros({B, T, 0}, x.options().dtype(query->compute_dtype()));
     if (want_scores) result.scores = torch::zeros({B, 0, T, T}, x.options().dtype(torch::kFloat));
   } else {
-    auto q = query(x).view({B, T, A, k}).transpose(1, 2);                    // [B, A, T, k]
-    auto kk = key(x).view({B, T, A, k}).transpose(1, 2);                     // [B, A, T, k]
-    auto vv = value(x).view({B, T, A, v}).transpose(1, 2);                   // [B, A, T, v]
-    auto scores = torch::matmul(q, kk.transpose(-1, -2)).to(torch::kFloat);  // [B, A, T, T]
-    if (k > 0) scores = scores / std::sqrt(static_cast<double>(k));
-    if (want_scores) result.scores = scores;
-    auto probs = torch::softmax(scores + ext_mask, -1);  // fp32 softmax
-    probs = torch::dropout(probs, attn_dropout_, is_training());
+    auto xc = x.to(query->compute_dtype());  // cast once for query, key and value
+    auto kk = key(xc).view({B, T, A, k}).transpose(1, 2);  // [B, A, T, k]
+    auto vv = value(xc).view({B, T, A, v}).transpose(1, 2);  // [B, A, T, v]
+    torch::Tensor probs;  // [B, A, T, T]
+    if (want_scores || xc.scalar_type() == torch::kFloat) {
+      // fp32 (Hugging Face numerics; scores exported for attention distillation).
+      auto q = query(xc).view({B, T, A, k}).transpose(1, 2);                   // [B, A, T, k]
+      auto scores = torch::matmul(q, kk.transpose(-1, -2)).to(torch::kFloat);  // [B, A, T, T]
+      if (k > 0) scores = scores / std::sqrt(static_cast<double>(k));
+      if (want_scores) result.scores = scores;
+      probs = torch::softmax(scores + ext_mask, -1);
+    } else {
+      // Low precision: scale the (smaller) query instead of the scores and keep the [B, A, T, T]
+      // tensors in the compute dtype; softmax accumulates in fp32 internally.
+      auto q = query(xc) * (k > 0 ? 1.0 / std::sqrt(static_cast<double>(k)) : 1.0);
+      q = q.view({B, T, A, k}).transpose(1, 2);                          // [B, A, T, k]
+      auto scores = torch::matmul(q, kk.transpose(-1, -2));              // [B, A, T, T]
+      // The fp32 mask minimum would round to -inf in bf16: keep it finite.
+      probs = torch::softmax(scores + ext_mask.clamp_min(-1e30).to(scores.scalar_type()), -1);
+    }
+    probs = fast_dropout(probs, attn_dropout_, is_training());
     context = torch::matmul(probs.to(vv.scalar_type()), vv)  // [B, A, T, v]
                   .transpose(1, 2)
                   .reshape({B, T, A * v});
   }
-  auto a = torch::dropout(attn_out(context).to(torch::kFloat), hidden_dropout_, is_training());
+  // Residual sums promote to fp32, so LayerNorm always sees fp32.
+  auto a = fast_dropout(attn_out(context), hidden_dropout_, is_training());
   auto h = attn_norm(a + x.to(torch::kFloat));  // [B, T, H]
-  auto f = activation(intermediate(h));         // [B, T, F] fp32
-  auto o = torch::dropout(ffn_out(f).to(torch::kFloat), hidden_dropout_, is_training());
-  result.hidden = ffn_norm(o + h);  // [B, T, H]
+  auto f = activation(intermediate(h));         // [B, T, F] compute dtype
+  auto o = fast_dropout(ffn_out(f), hidden_dropout_, is_training());
+  result.hidden = ffn_norm(o + h);  // [B, T, H] fp32
   return result;
 }
 

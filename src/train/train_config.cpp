@@ -20,7 +20,8 @@ void TrainConfig::validate() const {
   KD_CHECK(schedule.kind == "linear" || schedule.kind == "poly" || schedule.kind == "constant",
            "train.schedule.kind must be linear, poly or constant (got '{}')", schedule.kind);
   KD_CHECK(schedule.warmup_steps >= 0 && schedule.warmup_steps <= steps,
-           "train.schedule.warmup_steps must be in [0, train.steps]");
+           "train.schedule.warmup_steps ({}) must be in [0, train.steps ({})]",
+           schedule.warmup_steps, steps);
 }
 
 void JobConfig::validate() const {
