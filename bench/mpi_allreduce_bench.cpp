@@ -11,11 +11,13 @@
 
 #include "dist/communicator.h"
 #include "dist/grad_reducer.h"
+#include "dist/mpi_communicator.h"
 #include "model/bert.h"
 
 namespace {
 using kd::dist::Communicator;
-std::shared_ptr<Communicator> g_comm;
+std::shared_ptr<Communicator> g_comm;           // blocking bucket all-reduce (default)
+std::shared_ptr<Communicator> g_comm_nonblocking;  // MPI_Iallreduce per bucket
 
 double slowest(double seconds) {
   return g_comm->allreduce_scalar(seconds, kd::dist::ReduceOp::Max);
@@ -55,11 +57,11 @@ void BM_RawAllreduce(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * total_bytes(ps));
 }
 
-void run_backward(benchmark::State& state, bool with_reducer) {
+void run_backward(benchmark::State& state, std::shared_ptr<Communicator> comm) {
   auto ps = make_params();
   kd::dist::GradReducerOptions opts{static_cast<double>(state.range(0)), 1.0};
   std::unique_ptr<kd::dist::GradReducer> reducer;
-  if (with_reducer) reducer = std::make_unique<kd::dist::GradReducer>(g_comm, ps, opts);
+  if (comm) reducer = std::make_unique<kd::dist::GradReducer>(comm, ps, opts);
   for (auto _ : state) {
     for (auto& p : ps) p.mutable_grad() = torch::Tensor();
     MPI_Barrier(MPI_COMM_WORLD);
@@ -73,16 +75,22 @@ void run_backward(benchmark::State& state, bool with_reducer) {
   if (reducer) state.counters["buckets"] = static_cast<double>(reducer->num_buckets());
 }
 
-void BM_BackwardOnly(benchmark::State& state) { run_backward(state, false); }
-void BM_BackwardBucketedAllreduce(benchmark::State& state) { run_backward(state, true); }
+void BM_BackwardOnly(benchmark::State& state) { run_backward(state, nullptr); }
+void BM_BackwardBucketedAllreduce(benchmark::State& state) { run_backward(state, g_comm); }
+void BM_BackwardBucketedIallreduce(benchmark::State& state) {
+  run_backward(state, g_comm_nonblocking);
+}
 
 BENCHMARK(BM_RawAllreduce)->UseManualTime()->Iterations(30)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_BackwardOnly)->Arg(25)->UseManualTime()->Iterations(30)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_BackwardBucketedAllreduce)->Arg(25)->Arg(5)->UseManualTime()->Iterations(30)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BackwardBucketedIallreduce)->Arg(25)->UseManualTime()->Iterations(30)->Unit(benchmark::kMillisecond);
 }  // namespace
 
 int main(int argc, char** argv) {
-  g_comm = kd::dist::make_world_communicator({"mpi", "cpu"});
+  g_comm = kd::dist::make_world_communicator({"mpi", "cpu", false});
+  g_comm_nonblocking =
+      std::make_shared<kd::dist::MpiCommunicator>(MPI_COMM_WORLD, /*owns=*/false, /*nonblocking=*/true);
   torch::set_num_threads(1);
   benchmark::Initialize(&argc, argv);
   // Only rank 0 reports; the other ranks run the same iterations silently.
@@ -93,6 +101,7 @@ int main(int argc, char** argv) {
   if (g_comm->rank() == 0) benchmark::RunSpecifiedBenchmarks();
   else benchmark::RunSpecifiedBenchmarks(&silent);
   benchmark::Shutdown();
+  g_comm_nonblocking.reset();
   g_comm.reset();
   kd::dist::finalize();
   return 0;

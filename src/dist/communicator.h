@@ -47,6 +47,7 @@ class Communicator {
 struct CommOptions {
   std::string backend = "auto";  // auto | mpi | nccl | local
   std::string device = "cpu";    // cpu | cuda (tensors the data plane will see)
+  bool mpi_nonblocking = false;  // MPI_Iallreduce for gradient buckets (see mpi_communicator.h)
 };
 
 // Initialises MPI on first use (MPI_THREAD_FUNNELED; singleton runs work without mpirun) and

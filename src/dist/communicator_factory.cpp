@@ -71,8 +71,9 @@ std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options
     log_info("dist", "communicator: local (world 1)");
     return std::make_shared<LocalCommunicator>();
   }
-  log_info("dist", "communicator: mpi over {} ranks", world);
-  return std::make_shared<MpiCommunicator>(MPI_COMM_WORLD);
+  log_info("dist", "communicator: mpi over {} ranks ({} bucket all-reduce)", world,
+           options.mpi_nonblocking ? "non-blocking" : "blocking");
+  return std::make_shared<MpiCommunicator>(MPI_COMM_WORLD, false, options.mpi_nonblocking);
 }
 
 void abort_job(const std::string& message, int exit_code) {

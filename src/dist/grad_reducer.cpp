@@ -127,12 +127,9 @@ void GradReducer::finish() {
     b.flat.mul_(inv_world);
     for (size_t slot = 0; slot < b.params.size(); ++slot) {
       auto& p = params_[b.params[slot]];
-      auto avg = b.flat.narrow(0, b.offset[slot], p.numel()).view(p.sizes());
-      if (p.grad().defined()) {
-        p.mutable_grad().copy_(avg);
-      } else {
-        p.mutable_grad() = avg.clone();
-      }
+      // The gradient becomes a view of the bucket (no copy back, as DDP's
+      // gradient_as_bucket_view); the optimizer's zero_grad() drops it before the next backward.
+      p.mutable_grad() = b.flat.narrow(0, b.offset[slot], p.numel()).view(p.sizes());
     }
   }
 }

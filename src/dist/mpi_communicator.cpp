@@ -76,7 +76,8 @@ class MpiWork : public Work {
 };
 }  // namespace
 
-MpiCommunicator::MpiCommunicator(MPI_Comm comm, bool owns) : comm_(comm), owns_(owns) {
+MpiCommunicator::MpiCommunicator(MPI_Comm comm, bool owns, bool nonblocking)
+    : comm_(comm), owns_(owns), nonblocking_(nonblocking) {
   KD_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
   KD_MPI_CHECK(MPI_Comm_size(comm_, &size_));
 }
@@ -96,6 +97,11 @@ void MpiCommunicator::allreduce(torch::Tensor& t, ReduceOp op) {
 std::unique_ptr<Work> MpiCommunicator::allreduce_async(torch::Tensor& t, ReduceOp op) {
   check_cpu_contiguous(t, "allreduce_async");
   auto work = std::make_unique<MpiWork>();
+  if (!nonblocking_) {
+    allreduce(t, op);
+    work->done_ = true;
+    return work;
+  }
   KD_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, t.data_ptr(), static_cast<int>(t.numel()),
                               mpi_dtype(t.scalar_type()), mpi_op(op), comm_, &work->request_));
   return work;
@@ -112,7 +118,7 @@ void MpiCommunicator::barrier() { KD_MPI_CHECK(MPI_Barrier(comm_)); }
 std::shared_ptr<Communicator> MpiCommunicator::split(int color, int key) {
   MPI_Comm sub;
   KD_MPI_CHECK(MPI_Comm_split(comm_, color, key, &sub));
-  return std::make_shared<MpiCommunicator>(sub, /*owns=*/true);
+  return std::make_shared<MpiCommunicator>(sub, /*owns=*/true, nonblocking_);
 }
 
 double MpiCommunicator::allreduce_scalar(double value, ReduceOp op) {

@@ -16,7 +16,8 @@ JobContext setup_job(const train::JobConfig& config, const std::string& config_y
                      const std::string& job_name) {
   JobContext ctx;
   ctx.config_yaml = config_yaml;
-  ctx.comm = dist::make_world_communicator({config.dist.backend, config.device});
+  ctx.comm = dist::make_world_communicator(
+      {config.dist.backend, config.device, config.dist.mpi_nonblocking});
   init_logging(ctx.comm->rank(), ctx.comm->size(), config.log_level);
   config.validate();  // after the communicator, so errors name the rank
   int threads = config.threads;

@@ -70,11 +70,13 @@ struct DistConfig {
   std::string backend = "auto";  // auto | mpi | nccl | local
   double bucket_mb = 25.0;
   double first_bucket_mb = 1.0;
+  bool mpi_nonblocking = false;  // MPI_Iallreduce per bucket instead of a blocking all-reduce
   template <class V>
   void visit(V& v) {
     v("backend", backend, "auto | mpi | nccl | local");
     v("bucket_mb", bucket_mb);
     v("first_bucket_mb", first_bucket_mb);
+    v("mpi_nonblocking", mpi_nonblocking, "MPI_Iallreduce (slower with Open MPI 4.1 shm)");
   }
 };
 
