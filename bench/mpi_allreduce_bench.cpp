@@ -16,7 +16,7 @@
 
 namespace {
 using kd::dist::Communicator;
-std::shared_ptr<Communicator> g_comm;           // blocking bucket all-reduce (default)
+std::shared_ptr<Communicator> g_comm;              // blocking bucket all-reduce (default)
 std::shared_ptr<Communicator> g_comm_nonblocking;  // MPI_Iallreduce per bucket
 
 double slowest(double seconds) {
@@ -29,7 +29,8 @@ std::vector<torch::Tensor> make_params() {
   c.max_position_embeddings = 128;
   kd::model::BertForPreTraining m(c);
   std::vector<torch::Tensor> out;
-  for (auto& kv : m->named_parameters()) out.push_back(kv.value().detach().clone().requires_grad_());
+  for (auto& kv : m->named_parameters())
+    out.push_back(kv.value().detach().clone().requires_grad_());
   return out;
 }
 
@@ -52,7 +53,8 @@ void BM_RawAllreduce(benchmark::State& state) {
     MPI_Barrier(MPI_COMM_WORLD);
     auto t0 = std::chrono::steady_clock::now();
     MPI_Allreduce(MPI_IN_PLACE, flat.data_ptr(), flat.numel(), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
-    state.SetIterationTime(slowest(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()));
+    state.SetIterationTime(
+        slowest(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()));
   }
   state.SetBytesProcessed(state.iterations() * total_bytes(ps));
 }
@@ -69,28 +71,42 @@ void run_backward(benchmark::State& state, std::shared_ptr<Communicator> comm) {
     if (reducer) reducer->prepare(true);
     backward_over(ps);
     if (reducer) reducer->finish();
-    state.SetIterationTime(slowest(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()));
+    state.SetIterationTime(
+        slowest(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()));
   }
   state.SetBytesProcessed(state.iterations() * total_bytes(ps));
   if (reducer) state.counters["buckets"] = static_cast<double>(reducer->num_buckets());
 }
 
-void BM_BackwardOnly(benchmark::State& state) { run_backward(state, nullptr); }
-void BM_BackwardBucketedAllreduce(benchmark::State& state) { run_backward(state, g_comm); }
+void BM_BackwardOnly(benchmark::State& state) {
+  run_backward(state, nullptr);
+}
+void BM_BackwardBucketedAllreduce(benchmark::State& state) {
+  run_backward(state, g_comm);
+}
 void BM_BackwardBucketedIallreduce(benchmark::State& state) {
   run_backward(state, g_comm_nonblocking);
 }
 
 BENCHMARK(BM_RawAllreduce)->UseManualTime()->Iterations(30)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_BackwardOnly)->Arg(25)->UseManualTime()->Iterations(30)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_BackwardBucketedAllreduce)->Arg(25)->Arg(5)->UseManualTime()->Iterations(30)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_BackwardBucketedIallreduce)->Arg(25)->UseManualTime()->Iterations(30)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BackwardBucketedAllreduce)
+    ->Arg(25)
+    ->Arg(5)
+    ->UseManualTime()
+    ->Iterations(30)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BackwardBucketedIallreduce)
+    ->Arg(25)
+    ->UseManualTime()
+    ->Iterations(30)
+    ->Unit(benchmark::kMillisecond);
 }  // namespace
 
 int main(int argc, char** argv) {
   g_comm = kd::dist::make_world_communicator({"mpi", "cpu", false});
-  g_comm_nonblocking =
-      std::make_shared<kd::dist::MpiCommunicator>(MPI_COMM_WORLD, /*owns=*/false, /*nonblocking=*/true);
+  g_comm_nonblocking = std::make_shared<kd::dist::MpiCommunicator>(MPI_COMM_WORLD, /*owns=*/false,
+                                                                   /*nonblocking=*/true);
   torch::set_num_threads(1);
   benchmark::Initialize(&argc, argv);
   // Only rank 0 reports; the other ranks run the same iterations silently.
@@ -98,8 +114,10 @@ int main(int argc, char** argv) {
     bool ReportContext(const Context&) override { return true; }
     void ReportRuns(const std::vector<Run>&) override {}
   } silent;
-  if (g_comm->rank() == 0) benchmark::RunSpecifiedBenchmarks();
-  else benchmark::RunSpecifiedBenchmarks(&silent);
+  if (g_comm->rank() == 0)
+    benchmark::RunSpecifiedBenchmarks();
+  else
+    benchmark::RunSpecifiedBenchmarks(&silent);
   benchmark::Shutdown();
   g_comm_nonblocking.reset();
   g_comm.reset();

@@ -45,8 +45,8 @@ void BM_Matmul1024(benchmark::State& state) {
   auto dtype = state.range(0) ? torch::kBFloat16 : torch::kFloat;
   auto a = torch::randn({1024, 1024}).to(dtype), b = torch::randn({1024, 1024}).to(dtype);
   for (auto _ : state) benchmark::DoNotOptimize(torch::mm(a, b));
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * 1024 * 1024 * 1024 * state.iterations() / 1e9,
-                                                 benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      2.0 * 1024 * 1024 * 1024 * state.iterations() / 1e9, benchmark::Counter::kIsRate);
   state.SetLabel(state.range(0) ? "bf16" : "fp32");
 }
 
@@ -84,8 +84,8 @@ void BM_TrainStep(benchmark::State& state) {
   step();  // warm-up (allocations, oneDNN kernel selection)
   for (auto _ : state) step();
   const double peak = matmul_gflops(bf16 ? torch::kBFloat16 : torch::kFloat);
-  state.counters["tokens/s"] =
-      benchmark::Counter(static_cast<double>(b * kT * state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(b * kT * state.iterations()),
+                                                  benchmark::Counter::kIsRate);
   state.counters["GFLOP/s"] =
       benchmark::Counter(step_flops(b) * state.iterations() / 1e9, benchmark::Counter::kIsRate);
   state.counters["peak_GFLOP/s"] = peak;

@@ -7,7 +7,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config ccache
+  build-essential cmake ninja-build pkg-config
   libtorch-dev                       # LibTorch 1.13 (CPU)
   libopenblas0-openmp                # without it LibTorch uses the reference BLAS (~25x slower)
   libopenmpi-dev openmpi-bin         # MPI communicator, mpirun

@@ -19,9 +19,13 @@ void set_process_identity(int rank, int world) {
   g_world = world;
 }
 
-int process_rank() { return g_rank; }
+int process_rank() {
+  return g_rank;
+}
 
-std::string process_where() { return fmt::format("rank {}/{} on {}", g_rank, g_world, hostname()); }
+std::string process_where() {
+  return fmt::format("rank {}/{} on {}", g_rank, g_world, hostname());
+}
 
 void fail_at(const char* file, int line, const std::string& message, const std::string& hint) {
   std::string text = fmt::format("{} [{} at {}:{}]", message, process_where(), file, line);

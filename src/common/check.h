@@ -24,14 +24,14 @@ std::string process_where();  // "rank 1/2 on host"
 }  // namespace kd
 
 // KD_CHECK(cond, "fmt {}", args...): throws kd::Error with the formatted message.
-#define KD_CHECK(cond, ...)                                         \
-  do {                                                              \
+#define KD_CHECK(cond, ...)                                                   \
+  do {                                                                        \
     if (!(cond)) ::kd::fail_at(__FILE__, __LINE__, fmt::format(__VA_ARGS__)); \
   } while (0)
 
 // KD_CHECK_HINT(cond, hint, "fmt {}", args...): as KD_CHECK with a HINT line.
-#define KD_CHECK_HINT(cond, hint, ...)                                      \
-  do {                                                                      \
+#define KD_CHECK_HINT(cond, hint, ...)                                              \
+  do {                                                                              \
     if (!(cond)) ::kd::fail_at(__FILE__, __LINE__, fmt::format(__VA_ARGS__), hint); \
   } while (0)
 

@@ -63,11 +63,16 @@ class Reader {
   static std::string dump(const YAML::Node& n);
   template <class T>
   static const char* type_name() {
-    if constexpr (std::is_same_v<T, bool>) return "boolean (true/false)";
-    else if constexpr (std::is_integral_v<T>) return "integer";
-    else if constexpr (std::is_floating_point_v<T>) return "number";
-    else if constexpr (std::is_same_v<T, std::string>) return "string";
-    else return "list";
+    if constexpr (std::is_same_v<T, bool>)
+      return "boolean (true/false)";
+    else if constexpr (std::is_integral_v<T>)
+      return "integer";
+    else if constexpr (std::is_floating_point_v<T>)
+      return "number";
+    else if constexpr (std::is_same_v<T, std::string>)
+      return "string";
+    else
+      return "list";
   }
   const YAML::Node& node_;
   std::string path_;

@@ -19,6 +19,8 @@ void init_logging(int rank, int world, const std::string& level) {
   spdlog::set_level(spdlog::level::from_str(level));
 }
 
-bool is_log_rank() { return g_log_rank == 0; }
+bool is_log_rank() {
+  return g_log_rank == 0;
+}
 
 }  // namespace kd

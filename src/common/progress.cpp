@@ -8,7 +8,8 @@
 namespace kd {
 
 ProgressBar::ProgressBar(int64_t total, bool enabled)
-    : total_(total), enabled_(enabled && isatty(STDERR_FILENO)),
+    : total_(total),
+      enabled_(enabled && isatty(STDERR_FILENO)),
       start_(std::chrono::steady_clock::now()) {}
 
 void ProgressBar::update(int64_t done, const std::string& status) {
@@ -16,8 +17,7 @@ void ProgressBar::update(int64_t done, const std::string& status) {
   constexpr int kWidth = 30;
   double frac = total_ > 0 ? static_cast<double>(done) / total_ : 1.0;
   int filled = static_cast<int>(frac * kWidth);
-  double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   double eta = done > 0 ? elapsed * (total_ - done) / done : 0.0;
   std::string bar(filled, '=');
   if (filled < kWidth) bar += '>' + std::string(kWidth - filled - 1, ' ');

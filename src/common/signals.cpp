@@ -6,7 +6,9 @@
 namespace kd {
 namespace {
 std::atomic<int> g_signal{0};
-extern "C" void on_stop_signal(int sig) { g_signal.store(sig); }
+extern "C" void on_stop_signal(int sig) {
+  g_signal.store(sig);
+}
 }  // namespace
 
 void install_stop_signal_handlers() {
@@ -18,7 +20,11 @@ void install_stop_signal_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-bool stop_requested() { return g_signal.load() != 0; }
-int stop_signal() { return g_signal.load(); }
+bool stop_requested() {
+  return g_signal.load() != 0;
+}
+int stop_signal() {
+  return g_signal.load();
+}
 
 }  // namespace kd

@@ -6,8 +6,8 @@
 // shards go round-robin as whole shards (rank r reads shuffled shard i*world + r, as NVIDIA's
 // BERT loader); the leftover shards (all of them when there are fewer shards than ranks) are
 // cut into `world` contiguous, nearly equal instance ranges, so a shard count that is not a
-// multiple of the world size does not leave ranks short. Every rank then runs the same number of batches
-// (the minimum over ranks), so no rank ever waits for a batch another rank does not have.
+// multiple of the world size does not leave ranks short. Every rank then runs the same number of
+// batches (the minimum over ranks), so no rank ever waits for a batch another rank does not have.
 //
 // Instances: a rank's ranges are cut into windows of at most `window` rows (bounded memory: one
 // window is read at a time); window order within a range and row order within a window are

@@ -1,7 +1,7 @@
 // The one place that knows which backends exist (#ifdef KD_HAVE_NCCL lives here only).
+#include <unistd.h>
 #include <csignal>
 #include <cstdio>
-#include <unistd.h>
 
 #include "common/log.h"
 #include "dist/local_communicator.h"
@@ -34,7 +34,9 @@ bool nccl_available() {
 #endif
 }
 
-int local_rank() { return g_local_rank; }
+int local_rank() {
+  return g_local_rank;
+}
 
 std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options) {
   const std::string& b = options.backend;

@@ -17,14 +17,13 @@ GradReducer::GradReducer(std::shared_ptr<Communicator> comm, std::vector<torch::
   // Reverse order: the last layers' gradients are ready first.
   for (size_t k = params_.size(); k-- > 0;) {
     const auto& p = params_[k];
-    KD_CHECK(p.scalar_type() == torch::kFloat, "GradReducer: parameter {} is {}, expected fp32",
-             k, c10::toString(p.scalar_type()));
+    KD_CHECK(p.scalar_type() == torch::kFloat, "GradReducer: parameter {} is {}, expected fp32", k,
+             c10::toString(p.scalar_type()));
     int64_t limit = buckets_.size() <= 1 ? first_cap : cap;
-    if (buckets_.empty() ||
-        (!buckets_.back().params.empty() && buckets_.back().offset.back() +
-                                                    params_[buckets_.back().params.back()].numel() +
-                                                    p.numel() >
-                                                limit)) {
+    if (buckets_.empty() || (!buckets_.back().params.empty() &&
+                             buckets_.back().offset.back() +
+                                     params_[buckets_.back().params.back()].numel() + p.numel() >
+                                 limit)) {
       buckets_.emplace_back();
     }
     auto& b = buckets_.back();
@@ -169,4 +168,3 @@ void check_tensors_identical(Communicator& comm, const std::vector<torch::Tensor
 }
 
 }  // namespace kd::dist
-

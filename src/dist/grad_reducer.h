@@ -4,8 +4,9 @@
 // produces gradients. A hook on each parameter copies its gradient into the bucket's flat buffer;
 // when a bucket is complete its all-reduce is launched at once, while backward goes on (overlap).
 // Buckets launch in a fixed order on every rank so collectives match. finish() waits, averages
-// over ranks and makes each .grad a view of its bucket (no copy back). On non-final gradient-accumulation
-// micro-steps the hooks do nothing: gradients accumulate locally and nothing is communicated.
+// over ranks and makes each .grad a view of its bucket (no copy back). On non-final
+// gradient-accumulation micro-steps the hooks do nothing: gradients accumulate locally and nothing
+// is communicated.
 #pragma once
 #include <torch/torch.h>
 

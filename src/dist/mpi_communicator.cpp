@@ -13,13 +13,20 @@ void mpi_fail(const char* file, int line, const char* call, int rc) {
 
 MPI_Datatype mpi_dtype(torch::ScalarType t) {
   switch (t) {
-    case torch::kFloat: return MPI_FLOAT;
-    case torch::kDouble: return MPI_DOUBLE;
-    case torch::kInt: return MPI_INT32_T;
-    case torch::kLong: return MPI_INT64_T;
-    case torch::kChar: return MPI_INT8_T;
-    case torch::kByte: return MPI_UINT8_T;
-    case torch::kBool: return MPI_C_BOOL;
+    case torch::kFloat:
+      return MPI_FLOAT;
+    case torch::kDouble:
+      return MPI_DOUBLE;
+    case torch::kInt:
+      return MPI_INT32_T;
+    case torch::kLong:
+      return MPI_INT64_T;
+    case torch::kChar:
+      return MPI_INT8_T;
+    case torch::kByte:
+      return MPI_UINT8_T;
+    case torch::kBool:
+      return MPI_C_BOOL;
     default:
       KD_FAIL("MPI communicator: unsupported tensor dtype {} (use fp32 gradients)",
               c10::toString(t));
@@ -28,9 +35,12 @@ MPI_Datatype mpi_dtype(torch::ScalarType t) {
 
 MPI_Op mpi_op(ReduceOp op) {
   switch (op) {
-    case ReduceOp::Sum: return MPI_SUM;
-    case ReduceOp::Min: return MPI_MIN;
-    case ReduceOp::Max: return MPI_MAX;
+    case ReduceOp::Sum:
+      return MPI_SUM;
+    case ReduceOp::Min:
+      return MPI_MIN;
+    case ReduceOp::Max:
+      return MPI_MAX;
   }
   return MPI_SUM;
 }
@@ -113,7 +123,9 @@ void MpiCommunicator::broadcast(torch::Tensor& t, int root) {
                          root, comm_));
 }
 
-void MpiCommunicator::barrier() { KD_MPI_CHECK(MPI_Barrier(comm_)); }
+void MpiCommunicator::barrier() {
+  KD_MPI_CHECK(MPI_Barrier(comm_));
+}
 
 std::shared_ptr<Communicator> MpiCommunicator::split(int color, int key) {
   MPI_Comm sub;

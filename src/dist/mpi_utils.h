@@ -6,9 +6,9 @@
 #include "common/check.h"
 #include "dist/communicator.h"
 
-#define KD_MPI_CHECK(call)                                                          \
-  do {                                                                              \
-    int kd_mpi_rc = (call);                                                         \
+#define KD_MPI_CHECK(call)                                                                    \
+  do {                                                                                        \
+    int kd_mpi_rc = (call);                                                                   \
     if (kd_mpi_rc != MPI_SUCCESS) ::kd::dist::mpi_fail(__FILE__, __LINE__, #call, kd_mpi_rc); \
   } while (0)
 

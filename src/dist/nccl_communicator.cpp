@@ -6,17 +6,17 @@
 #include "dist/mpi_communicator.h"
 #include "dist/mpi_utils.h"
 
-#define KD_CUDA_CHECK(call)                                                                \
-  do {                                                                                     \
-    cudaError_t kd_err = (call);                                                           \
-    KD_CHECK(kd_err == cudaSuccess, "CUDA call failed: {}: {}", #call,                     \
-             cudaGetErrorString(kd_err));                                                  \
+#define KD_CUDA_CHECK(call)                                            \
+  do {                                                                 \
+    cudaError_t kd_err = (call);                                       \
+    KD_CHECK(kd_err == cudaSuccess, "CUDA call failed: {}: {}", #call, \
+             cudaGetErrorString(kd_err));                              \
   } while (0)
-#define KD_NCCL_CHECK(call)                                                                \
-  do {                                                                                     \
-    ncclResult_t kd_res = (call);                                                          \
-    KD_CHECK_HINT(kd_res == ncclSuccess, "set NCCL_DEBUG=INFO for NCCL's own diagnosis",   \
-                  "NCCL call failed: {}: {}", #call, ncclGetErrorString(kd_res));          \
+#define KD_NCCL_CHECK(call)                                                              \
+  do {                                                                                   \
+    ncclResult_t kd_res = (call);                                                        \
+    KD_CHECK_HINT(kd_res == ncclSuccess, "set NCCL_DEBUG=INFO for NCCL's own diagnosis", \
+                  "NCCL call failed: {}: {}", #call, ncclGetErrorString(kd_res));        \
   } while (0)
 
 namespace kd::dist {
@@ -24,23 +24,35 @@ namespace {
 
 ncclDataType_t nccl_dtype(torch::ScalarType t) {
   switch (t) {
-    case torch::kFloat: return ncclFloat32;
-    case torch::kHalf: return ncclFloat16;
-    case torch::kBFloat16: return ncclBfloat16;
-    case torch::kDouble: return ncclFloat64;
-    case torch::kInt: return ncclInt32;
-    case torch::kLong: return ncclInt64;
-    case torch::kChar: return ncclInt8;
-    case torch::kByte: return ncclUint8;
-    default: KD_FAIL("NCCL communicator: unsupported dtype {}", c10::toString(t));
+    case torch::kFloat:
+      return ncclFloat32;
+    case torch::kHalf:
+      return ncclFloat16;
+    case torch::kBFloat16:
+      return ncclBfloat16;
+    case torch::kDouble:
+      return ncclFloat64;
+    case torch::kInt:
+      return ncclInt32;
+    case torch::kLong:
+      return ncclInt64;
+    case torch::kChar:
+      return ncclInt8;
+    case torch::kByte:
+      return ncclUint8;
+    default:
+      KD_FAIL("NCCL communicator: unsupported dtype {}", c10::toString(t));
   }
 }
 
 ncclRedOp_t nccl_op(ReduceOp op) {
   switch (op) {
-    case ReduceOp::Sum: return ncclSum;
-    case ReduceOp::Min: return ncclMin;
-    case ReduceOp::Max: return ncclMax;
+    case ReduceOp::Sum:
+      return ncclSum;
+    case ReduceOp::Min:
+      return ncclMin;
+    case ReduceOp::Max:
+      return ncclMax;
   }
   return ncclSum;
 }
@@ -84,21 +96,19 @@ class NcclCommunicator : public Communicator {
   int size() const override { return control_.size(); }
   std::string backend() const override { return "nccl"; }
 
-  void allreduce(torch::Tensor& t, ReduceOp op) override {
-    allreduce_async(t, op)->wait();
-  }
+  void allreduce(torch::Tensor& t, ReduceOp op) override { allreduce_async(t, op)->wait(); }
   std::unique_ptr<Work> allreduce_async(torch::Tensor& t, ReduceOp op) override {
     check_cuda_tensor(t, "allreduce");
     order_after_default_stream();
-    KD_NCCL_CHECK(ncclAllReduce(t.data_ptr(), t.data_ptr(), t.numel(),
-                                nccl_dtype(t.scalar_type()), nccl_op(op), comm_, stream_));
+    KD_NCCL_CHECK(ncclAllReduce(t.data_ptr(), t.data_ptr(), t.numel(), nccl_dtype(t.scalar_type()),
+                                nccl_op(op), comm_, stream_));
     return std::make_unique<NcclWork>(stream_);
   }
   void broadcast(torch::Tensor& t, int root) override {
     check_cuda_tensor(t, "broadcast");
     order_after_default_stream();
-    KD_NCCL_CHECK(ncclBroadcast(t.data_ptr(), t.data_ptr(), t.numel(),
-                                nccl_dtype(t.scalar_type()), root, comm_, stream_));
+    KD_NCCL_CHECK(ncclBroadcast(t.data_ptr(), t.data_ptr(), t.numel(), nccl_dtype(t.scalar_type()),
+                                root, comm_, stream_));
     NcclWork(stream_).wait();
   }
   void barrier() override {

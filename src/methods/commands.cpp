@@ -43,14 +43,18 @@ void register_commands(CLI::App& app) {
 
   auto& fm = registry().fill_mask;
   CLI::App* fill = app.add_subcommand("fill-mask", "predict the [MASK] tokens of a text");
-  fill->add_option("--model", fm.model, "model directory")->required()->check(CLI::ExistingDirectory);
+  fill->add_option("--model", fm.model, "model directory")
+      ->required()
+      ->check(CLI::ExistingDirectory);
   fill->add_option("--top-k", fm.top_k, "predictions per mask")->capture_default_str();
   fill->add_option("text", fm.text, "text with one or more [MASK]")->required();
   registry().commands.emplace_back(fill, [&fm] { return run_fill_mask(fm); });
 
   auto& in = registry().inspect;
   CLI::App* insp = app.add_subcommand("inspect", "per-layer dimensions and parameter counts");
-  insp->add_option("--model", in.model, "model directory")->required()->check(CLI::ExistingDirectory);
+  insp->add_option("--model", in.model, "model directory")
+      ->required()
+      ->check(CLI::ExistingDirectory);
   registry().commands.emplace_back(insp, [&in] { return run_inspect(in); });
 }
 

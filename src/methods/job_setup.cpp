@@ -59,9 +59,9 @@ void write_summary(const JobContext& ctx, const train::JobConfig& config,
       "  loss             {:.4f} → {:.4f}\n  throughput       {:.0f} tokens/s ({:.1f} s training)\n"
       "  skipped steps    {}\n  checkpoint       {}\n",
       job_name, ctx.comm->size(), r.start_step, r.end_step,
-      r.stopped_by_signal ? " (stopped by signal)" : "",
-      r.losses.empty() ? 0.0 : r.losses.front(), r.losses.empty() ? 0.0 : r.losses.back(),
-      r.tokens_per_s, r.wall_s, r.skipped_steps, r.last_checkpoint);
+      r.stopped_by_signal ? " (stopped by signal)" : "", r.losses.empty() ? 0.0 : r.losses.front(),
+      r.losses.empty() ? 0.0 : r.losses.back(), r.tokens_per_s, r.wall_s, r.skipped_steps,
+      r.last_checkpoint);
   for (const auto& [k, v] : extra) text += fmt::format("  {:<16} {}\n", k, v);
   std::fputs(text.c_str(), stdout);
   std::fflush(stdout);

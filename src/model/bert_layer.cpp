@@ -82,25 +82,29 @@ LayerOutput BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& 
     context = x.new_zeros({B, T, 0}, x.options().dtype(query->compute_dtype()));
     if (want_scores) result.scores = torch::zeros({B, 0, T, T}, x.options().dtype(torch::kFloat));
   } else {
-    auto xc = x.to(query->compute_dtype());  // cast once for query, key and value
-    auto kk = key(xc).view({B, T, A, k}).transpose(1, 2);  // [B, A, T, k]
+    auto xc = x.to(query->compute_dtype());                  // cast once for query, key and value
+    auto kk = key(xc).view({B, T, A, k}).transpose(1, 2);    // [B, A, T, k]
     auto vv = value(xc).view({B, T, A, v}).transpose(1, 2);  // [B, A, T, v]
-    torch::Tensor probs;  // [B, A, T, T]
-    if (want_scores || xc.scalar_type() == torch::kFloat) {
-      // fp32 (Hugging Face numerics; scores exported for attention distillation).
+    torch::Tensor probs;                                     // [B, A, T, T]
+    if (want_scores) {
+      // Hugging Face's order of operations; fp32 scores exported for attention distillation.
       auto q = query(xc).view({B, T, A, k}).transpose(1, 2);                   // [B, A, T, k]
       auto scores = torch::matmul(q, kk.transpose(-1, -2)).to(torch::kFloat);  // [B, A, T, T]
       if (k > 0) scores = scores / std::sqrt(static_cast<double>(k));
-      if (want_scores) result.scores = scores;
+      result.scores = scores;
       probs = torch::softmax(scores + ext_mask, -1);
     } else {
-      // Low precision: scale the (smaller) query instead of the scores and keep the [B, A, T, T]
-      // tensors in the compute dtype; softmax accumulates in fp32 internally.
+      // Scale the (smaller) query instead of the scores (same result up to rounding, one pass
+      // over [B, A, T, T] less each way) and keep the scores in the compute dtype; softmax
+      // accumulates in fp32 internally.
       auto q = query(xc) * (k > 0 ? 1.0 / std::sqrt(static_cast<double>(k)) : 1.0);
-      q = q.view({B, T, A, k}).transpose(1, 2);                          // [B, A, T, k]
-      auto scores = torch::matmul(q, kk.transpose(-1, -2));              // [B, A, T, T]
-      // The fp32 mask minimum would round to -inf in bf16: keep it finite.
-      probs = torch::softmax(scores + ext_mask.clamp_min(-1e30).to(scores.scalar_type()), -1);
+      q = q.view({B, T, A, k}).transpose(1, 2);              // [B, A, T, k]
+      auto scores = torch::matmul(q, kk.transpose(-1, -2));  // [B, A, T, T]
+      // In bf16 the fp32 mask minimum would round to -inf: keep it finite.
+      auto mask = scores.scalar_type() == torch::kFloat
+                      ? ext_mask
+                      : ext_mask.clamp_min(-1e30).to(scores.scalar_type());
+      probs = torch::softmax(scores + mask, -1);
     }
     probs = fast_dropout(probs, attn_dropout_, is_training());
     context = torch::matmul(probs.to(vv.scalar_type()), vv)  // [B, A, T, v]

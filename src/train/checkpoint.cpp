@@ -30,7 +30,9 @@ std::string checkpoints_dir(const std::string& run_dir) {
   return (fs::path(run_dir) / "checkpoints").string();
 }
 
-std::string checkpoint_name(int64_t step) { return fmt::format("step_{:08d}", step); }
+std::string checkpoint_name(int64_t step) {
+  return fmt::format("step_{:08d}", step);
+}
 
 void write_file_atomic(const std::string& path, const std::string& text) {
   std::string tmp = path + ".tmp";
@@ -58,7 +60,8 @@ std::optional<std::string> find_resume_checkpoint(const std::string& run_dir,
                                                   const std::string& resume) {
   if (resume == "never") return std::nullopt;
   if (resume != "auto") {
-    KD_CHECK_HINT(is_complete(resume), "point resume: at a checkpoint directory (with trainer_state.json)",
+    KD_CHECK_HINT(is_complete(resume),
+                  "point resume: at a checkpoint directory (with trainer_state.json)",
                   "resume: '{}' is not a complete checkpoint", resume);
     return resume;
   }

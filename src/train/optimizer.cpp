@@ -73,8 +73,9 @@ void Optimizer::load_state(const std::vector<std::pair<std::string, torch::Tenso
     auto it = byname.find(key);
     KD_CHECK_HINT(it != byname.end(), "the checkpoint was written for another model shape",
                   "optimizer state: tensor '{}' missing", key);
-    KD_CHECK(it->second.sizes() == like.sizes(), "optimizer state: '{}' has shape {} but expected {}",
-             key, model::shape_str(it->second.sizes()), model::shape_str(like.sizes()));
+    KD_CHECK(it->second.sizes() == like.sizes(),
+             "optimizer state: '{}' has shape {} but expected {}", key,
+             model::shape_str(it->second.sizes()), model::shape_str(like.sizes()));
     return it->second.to(like.options()).contiguous();
   };
   torch::NoGradGuard no_grad;

@@ -38,9 +38,9 @@ struct ScheduleConfig {
 };
 
 struct TrainConfig {
-  int64_t steps = 1000;        // optimizer steps
-  int64_t grad_accum = 1;      // micro-steps per optimizer step
-  double clip_norm = 1.0;      // global gradient-norm clip after sync; 0 = off
+  int64_t steps = 1000;            // optimizer steps
+  int64_t grad_accum = 1;          // micro-steps per optimizer step
+  double clip_norm = 1.0;          // global gradient-norm clip after sync; 0 = off
   std::string precision = "fp32";  // fp32 | bf16 (matmuls in bf16, fp32 master weights)
   std::string nonfinite = "stop";  // stop | skip (skip the update and count it)
   int64_t max_skipped = 100;       // with skip: stop after this many skipped steps
@@ -85,7 +85,7 @@ struct DebugConfig {
   int fail_rank = -1;
   int64_t fail_step = -1;
   std::string fail_kind = "exception";  // exception | nan
-  int64_t stop_after_step = -1;  // behave as if a stop signal arrived after this step
+  int64_t stop_after_step = -1;         // behave as if a stop signal arrived after this step
   template <class V>
   void visit(V& v) {
     v("stop_after_step", stop_after_step, "simulate SIGUSR1 after this step (tests)");

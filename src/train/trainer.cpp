@@ -93,7 +93,8 @@ TrainResult Trainer::run() {
     const double mean_loss = comm_->allreduce_scalar(loss_sum, dist::ReduceOp::Sum) / comm_->size();
     double grad_norm = 0;
     if (any_nonfinite) {
-      KD_CHECK_HINT(tc.nonfinite == "skip", "lower train.optimizer.lr, use fp32, or set train.nonfinite: skip",
+      KD_CHECK_HINT(tc.nonfinite == "skip",
+                    "lower train.optimizer.lr, use fp32, or set train.nonfinite: skip",
                     "non-finite loss at step {} (this rank's loss: {}); stopping", step + 1,
                     loss_sum);
       optimizer.zero_grad();
@@ -118,11 +119,12 @@ TrainResult Trainer::run() {
     const bool log_now = (step + 1) % tc.log_every == 0 || step + 1 == tc.steps;
     if (log_now) {
       double window_s = std::chrono::duration<double>(Clock::now() - window_start).count();
-      double tps = comm_->allreduce_scalar(static_cast<double>(window_tokens), dist::ReduceOp::Sum) /
-                   std::max(window_s, 1e-9);
-      nlohmann::json line = {{"step", step + 1}, {"loss", mean_loss}, {"lr", lr},
-                             {"grad_norm", grad_norm}, {"tokens_per_s", tps},
-                             {"skipped", result.skipped_steps}};
+      double tps =
+          comm_->allreduce_scalar(static_cast<double>(window_tokens), dist::ReduceOp::Sum) /
+          std::max(window_s, 1e-9);
+      nlohmann::json line = {
+          {"step", step + 1},       {"loss", mean_loss},   {"lr", lr},
+          {"grad_norm", grad_norm}, {"tokens_per_s", tps}, {"skipped", result.skipped_steps}};
       for (auto& [k, v] : parts)
         line[k] = comm_->allreduce_scalar(v, dist::ReduceOp::Sum) / comm_->size();
       if (root) {
@@ -130,8 +132,10 @@ TrainResult Trainer::run() {
         metrics << line.dump() << "\n";
         metrics.flush();
         std::string status = fmt::format("loss {:.4f} lr {:.2e} {:.0f} tok/s", mean_loss, lr, tps);
-        if (bar.active()) bar.update(step + 1, status);
-        else log_info("train", "step {}/{} {}", step + 1, tc.steps, status);
+        if (bar.active())
+          bar.update(step + 1, status);
+        else
+          log_info("train", "step {}/{} {}", step + 1, tc.steps, status);
       }
       window_start = Clock::now();
       window_tokens = 0;
@@ -157,9 +161,8 @@ TrainResult Trainer::run() {
 }
 
 std::string Trainer::save_checkpoint(int64_t step, Optimizer& optimizer) {
-  nlohmann::json mine = {{"rank", comm_->rank()},
-                         {"rng", cpu_rng_state_hex()},
-                         {"task", task_.rank_state()}};
+  nlohmann::json mine = {
+      {"rank", comm_->rank()}, {"rng", cpu_rng_state_hex()}, {"task", task_.rank_state()}};
   auto states = comm_->gather_strings(mine.dump(), 0);
   fs::path final_dir = fs::path(checkpoints_dir(config_.run_dir)) / checkpoint_name(step);
   if (comm_->is_root()) {
@@ -168,7 +171,8 @@ std::string Trainer::save_checkpoint(int64_t step, Optimizer& optimizer) {
     fs::create_directories(tmp);
     task_.save_model((tmp / "model").string());
     model::save_safetensors((tmp / "optimizer.safetensors").string(), optimizer.state());
-    nlohmann::json state = {{"step", step}, {"world_size", comm_->size()}, {"ranks", nlohmann::json::array()}};
+    nlohmann::json state = {
+        {"step", step}, {"world_size", comm_->size()}, {"ranks", nlohmann::json::array()}};
     for (const auto& s : states) state["ranks"].push_back(nlohmann::json::parse(s));
     write_file_atomic((tmp / "config.yaml").string(), config_yaml_);
     write_file_atomic((tmp / "trainer_state.json").string(), state.dump(1));
@@ -183,9 +187,9 @@ std::string Trainer::save_checkpoint(int64_t step, Optimizer& optimizer) {
 int64_t Trainer::load_checkpoint(const std::string& dir, Optimizer& optimizer) {
   auto state = nlohmann::json::parse(read_file((fs::path(dir) / "trainer_state.json").string()));
   int world = state.at("world_size").get<int>();
-  KD_CHECK_HINT(world == comm_->size(), "resume with the same number of ranks, or set resume: never",
-                "checkpoint {} was written by {} ranks but this job has {}", dir, world,
-                comm_->size());
+  KD_CHECK_HINT(
+      world == comm_->size(), "resume with the same number of ranks, or set resume: never",
+      "checkpoint {} was written by {} ranks but this job has {}", dir, world, comm_->size());
   task_.load_model((fs::path(dir) / "model").string());
   auto opt = model::load_safetensors((fs::path(dir) / "optimizer.safetensors").string());
   optimizer.load_state({opt.begin(), opt.end()});

@@ -16,8 +16,8 @@
 namespace kd::train {
 
 struct TrainResult {
-  int64_t start_step = 0;   // > 0 when resumed
-  int64_t end_step = 0;     // steps completed in total
+  int64_t start_step = 0;  // > 0 when resumed
+  int64_t end_step = 0;    // steps completed in total
   bool stopped_by_signal = false;
   int64_t skipped_steps = 0;
   double wall_s = 0;            // training time of this process, checkpoints excluded

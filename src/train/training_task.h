@@ -2,8 +2,8 @@
 // The loop owns stepping, gradient sync, clipping, the optimizer, the schedule, checkpoints,
 // signals and metrics; a task owns its model, data and loss.
 #pragma once
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <map>
 #include <string>

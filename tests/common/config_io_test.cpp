@@ -18,11 +18,11 @@ std::string write_yaml(const std::string& text) {
 TEST(ConfigIo, DefaultsYamlAndOverridesInPrecedenceOrder) {
   auto path = write_yaml("seed: 5\ntrain:\n  steps: 30\n  optimizer: {lr: 0.5}\n");
   auto c = load<train::JobConfig>(path, {"train.steps=40", "dist.bucket_mb=2.5"});
-  EXPECT_EQ(c.seed, 5u);                      // from YAML
-  EXPECT_EQ(c.train.steps, 40);               // --set wins over YAML
+  EXPECT_EQ(c.seed, 5u);         // from YAML
+  EXPECT_EQ(c.train.steps, 40);  // --set wins over YAML
   EXPECT_DOUBLE_EQ(c.train.optimizer.lr, 0.5);
-  EXPECT_DOUBLE_EQ(c.dist.bucket_mb, 2.5);    // --set creates keys absent from the file
-  EXPECT_EQ(c.train.grad_accum, 1);           // default kept
+  EXPECT_DOUBLE_EQ(c.dist.bucket_mb, 2.5);  // --set creates keys absent from the file
+  EXPECT_EQ(c.train.grad_accum, 1);         // default kept
 }
 
 TEST(ConfigIo, UnknownKeyNamesItsPath) {
@@ -31,7 +31,8 @@ TEST(ConfigIo, UnknownKeyNamesItsPath) {
     load<train::JobConfig>(path, {});
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("unknown key 'train.stepz'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("unknown key 'train.stepz'"), std::string::npos)
+        << e.what();
     EXPECT_NE(std::string(e.what()).find(path), std::string::npos);
   }
 }
@@ -50,13 +51,14 @@ TEST(ConfigIo, WrongTypeAndBadSyntaxAreReported) {
       },
       Error);
   EXPECT_THROW(load<train::JobConfig>(write_yaml("train: [1, 2\n"), {}), Error);
-  EXPECT_THROW(load<train::JobConfig>("", {"train.steps"}), Error);   // no '='
-  EXPECT_THROW(load<train::JobConfig>("", {"seed.x=1"}), Error);      // scalar used as section
+  EXPECT_THROW(load<train::JobConfig>("", {"train.steps"}), Error);  // no '='
+  EXPECT_THROW(load<train::JobConfig>("", {"seed.x=1"}), Error);     // scalar used as section
   EXPECT_THROW(load<train::JobConfig>("/nonexistent/c.yaml", {}), Error);
 }
 
 TEST(ConfigIo, EffectiveConfigRoundTrips) {
-  auto c = load<train::JobConfig>("", {"train.steps=77", "run_dir=/tmp/x", "train.schedule.kind=poly"});
+  auto c =
+      load<train::JobConfig>("", {"train.steps=77", "run_dir=/tmp/x", "train.schedule.kind=poly"});
   std::string yaml = to_yaml(c);
   auto again = load<train::JobConfig>(write_yaml(yaml), {});
   EXPECT_EQ(again.train.steps, 77);

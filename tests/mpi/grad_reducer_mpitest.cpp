@@ -5,9 +5,9 @@
 // gradient summation differs).
 #include <gtest/gtest.h>
 
+#include "common/check.h"
 #include "dist/communicator.h"
 #include "dist/grad_reducer.h"
-#include "common/check.h"
 #include "dist/local_communicator.h"
 #include "model/bert.h"
 #include "train/optimizer.h"
@@ -32,7 +32,8 @@ struct Batch {
   torch::Tensor ids, types, mask, labels, nsp;  // [N,T] x4, [N]
   Batch rows(int64_t begin, int64_t count) const {
     return {ids.narrow(0, begin, count), types.narrow(0, begin, count),
-            mask.narrow(0, begin, count), labels.narrow(0, begin, count), nsp.narrow(0, begin, count)};
+            mask.narrow(0, begin, count), labels.narrow(0, begin, count),
+            nsp.narrow(0, begin, count)};
   }
 };
 
@@ -69,8 +70,8 @@ train::NamedTensors named(model::BertForPreTraining& m) {
 }
 
 // Trains `steps` steps on `comm` with `accum` micro-steps per step; rank r takes its share.
-std::vector<torch::Tensor> train(std::shared_ptr<Communicator> comm, const Batch& full,
-                                 int steps, int accum, GradReducerOptions bucket_opts) {
+std::vector<torch::Tensor> train(std::shared_ptr<Communicator> comm, const Batch& full, int steps,
+                                 int accum, GradReducerOptions bucket_opts) {
   model::BertForPreTraining m(tiny_config());
   m->init_weights(7 + comm->rank());  // differs per rank: the broadcast must fix it
   auto params = named(m);
@@ -125,11 +126,11 @@ TEST_P(GradReducerEquivalence, TwoRanksMatchOneRankWithDoubleBatch) {
   check_tensors_identical(*comm, distributed, "parameters after training");
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Buckets, GradReducerEquivalence,
-    ::testing::Values(std::make_tuple(25.0, 1.0, 1),      // default layout
-                      std::make_tuple(0.01, 0.001, 1),    // many tiny buckets
-                      std::make_tuple(0.05, 0.01, 2)));   // with gradient accumulation
+INSTANTIATE_TEST_SUITE_P(Buckets, GradReducerEquivalence,
+                         ::testing::Values(std::make_tuple(25.0, 1.0, 1),    // default layout
+                                           std::make_tuple(0.01, 0.001, 1),  // many tiny buckets
+                                           std::make_tuple(0.05, 0.01,
+                                                           2)));  // with gradient accumulation
 
 TEST(GradReducer, DetectsRanksThatDiverged) {
   auto comm = world();

@@ -40,6 +40,8 @@ std::string source_path(const std::string& relative) {
   return (fs::path(KD_SOURCE_DIR) / relative).string();
 }
 
-std::string vocab_path() { return source_path("data/vocab/bert-base-uncased-vocab.txt"); }
+std::string vocab_path() {
+  return source_path("data/vocab/bert-base-uncased-vocab.txt");
+}
 
 }  // namespace kd::test

@@ -15,7 +15,8 @@ void make_complete(const fs::path& run, int64_t step) {
   fs::path tmp = fs::path(checkpoints_dir(run.string())) / (checkpoint_name(step) + ".tmp");
   fs::create_directories(tmp);
   write_file_atomic((tmp / "trainer_state.json").string(), "{}");
-  publish_checkpoint(tmp.string(), (fs::path(checkpoints_dir(run.string())) / checkpoint_name(step)).string());
+  publish_checkpoint(tmp.string(),
+                     (fs::path(checkpoints_dir(run.string())) / checkpoint_name(step)).string());
 }
 
 TEST(Checkpoint, AutoResumeFindsNewestCompleteCheckpoint) {

@@ -63,7 +63,10 @@ TEST(Optimizer, StateRoundTripContinuesIdentically) {
   Optimizer oa({{"w", a}}, c), ob({{"w", b}}, c);
   a.mutable_grad() = torch::tensor({0.1f, 0.2f, 0.3f});
   oa.step(0.1);
-  { torch::NoGradGuard g; b.copy_(a); }
+  {
+    torch::NoGradGuard g;
+    b.copy_(a);
+  }
   ob.load_state(oa.state());
   EXPECT_EQ(ob.steps_taken(), 1);
   a.mutable_grad() = torch::tensor({0.3f, -0.2f, 0.1f});

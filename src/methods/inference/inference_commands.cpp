@@ -14,7 +14,8 @@ int run_fill_mask(const FillMaskArgs& args) {
   KD_CHECK(args.top_k >= 1, "--top-k must be >= 1 (got {})", args.top_k);
   auto model = model::load_model_dir(args.model);
   model->eval();
-  auto tok = text::WordPieceTokenizer::from_vocab_file((fs::path(args.model) / "vocab.txt").string());
+  auto tok =
+      text::WordPieceTokenizer::from_vocab_file((fs::path(args.model) / "vocab.txt").string());
   std::vector<int64_t> ids{tok.cls_id};
   for (int32_t id : tok.encode(args.text)) ids.push_back(id);
   ids.push_back(tok.sep_id);
@@ -24,7 +25,8 @@ int run_fill_mask(const FillMaskArgs& args) {
   std::vector<int64_t> masks;
   for (size_t i = 0; i < ids.size(); ++i)
     if (ids[i] == tok.mask_id) masks.push_back(static_cast<int64_t>(i));
-  KD_CHECK_HINT(!masks.empty(), "write the blank as [MASK], e.g. \"paris is the capital of [MASK] .\"",
+  KD_CHECK_HINT(!masks.empty(),
+                "write the blank as [MASK], e.g. \"paris is the capital of [MASK] .\"",
                 "the text contains no [MASK] token");
 
   torch::NoGradGuard no_grad;
@@ -39,7 +41,8 @@ int run_fill_mask(const FillMaskArgs& args) {
   for (size_t m = 0; m < masks.size(); ++m) {
     if (m > 0) std::printf("\n");
     for (int64_t j = 0; j < k; ++j)
-      std::printf("%s\t%.6f\n", tok.token(static_cast<int32_t>(indices[m][j].item<int64_t>())).c_str(),
+      std::printf("%s\t%.6f\n",
+                  tok.token(static_cast<int32_t>(indices[m][j].item<int64_t>())).c_str(),
                   values[m][j].item<double>());
   }
   return 0;

@@ -5,6 +5,7 @@
 #include "common/check.h"
 #include "common/log.h"
 #include "model/model_dir.h"
+#include "train/cross_entropy.h"
 
 namespace kd::methods {
 
@@ -30,7 +31,7 @@ model::BertConfig model_config_from(const ModelSection& m) {
 
 MlmNspLoss mlm_nsp_loss(model::BertForPreTraining& model, const data::PretrainBatch& batch,
                         bool with_nsp) {
-  auto labels = batch.mlm_labels.reshape(-1);  // [B*T]
+  auto labels = batch.mlm_labels.reshape(-1);               // [B*T]
   auto positions = (labels != -100).nonzero().reshape(-1);  // [M]
   model::ForwardOptions opt;
   opt.mlm_positions = positions;
@@ -38,7 +39,7 @@ MlmNspLoss mlm_nsp_loss(model::BertForPreTraining& model, const data::PretrainBa
   auto out = model->forward(batch.input_ids, batch.token_type_ids, batch.attention_mask, opt);
   auto targets = labels.index_select(0, positions);  // [M]
   MlmNspLoss l;
-  l.mlm = torch::nn::functional::cross_entropy(out.mlm_logits, targets);  // [M, V] fp32
+  l.mlm = train::cross_entropy_mean(out.mlm_logits, targets);  // [M, V] fp32
   l.total = l.mlm;
   if (with_nsp) {
     l.nsp = torch::nn::functional::cross_entropy(out.nsp_logits, batch.nsp_labels);
@@ -77,7 +78,8 @@ PretrainTask::PretrainTask(const PretrainConfig& config, int rank, int world) : 
   lo.prefetch = config.data.prefetch;
   loader_ = std::make_unique<data::PretrainLoader>(lo, rank, world);
   const auto& mc = model_->config();
-  log_info("pretrain", "model: L={} H={} A={} F={} V={} · {:.2f}M parameters · {} shard file(s), "
+  log_info("pretrain",
+           "model: L={} H={} A={} F={} V={} · {:.2f}M parameters · {} shard file(s), "
            "{} batches/epoch/rank",
            mc.num_hidden_layers, mc.hidden_size, mc.layers.empty() ? 0 : mc.layers[0].num_heads,
            mc.layers.empty() ? 0 : mc.layers[0].intermediate_size, mc.vocab_size,
@@ -108,7 +110,9 @@ train::MicroStepResult PretrainTask::micro_step() {
   return r;
 }
 
-nlohmann::json PretrainTask::rank_state() const { return {{"loader", loader_->cursor()}}; }
+nlohmann::json PretrainTask::rank_state() const {
+  return {{"loader", loader_->cursor()}};
+}
 
 void PretrainTask::load_rank_state(const nlohmann::json& state) {
   loader_->restore(state.at("loader"));

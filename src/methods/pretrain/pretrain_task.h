@@ -3,8 +3,8 @@
 #include <memory>
 
 #include "data/pretrain_loader.h"
-#include "model/bert.h"
 #include "methods/pretrain/pretrain_config.h"
+#include "model/bert.h"
 #include "train/training_task.h"
 
 namespace kd::methods {
