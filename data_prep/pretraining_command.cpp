@@ -15,6 +15,7 @@
 #include "common/check.h"
 #include "common/log.h"
 #include "data/shard_format.h"
+#include "text/corpus_reader.h"
 #include "text/pretraining_instances.h"
 #include "text/text_document_reader.h"
 #include "text/wordpiece_tokenizer.h"
@@ -25,6 +26,7 @@ namespace {
 
 struct PretrainingDataOptions {
   std::vector<std::string> inputs;
+  std::string format = "auto";
   std::string vocab, out;
   bool cased = false;
   int shards = 1;
@@ -113,6 +115,7 @@ int run_pretraining_data(const PretrainingDataOptions& o) {
   KD_CHECK(o.dupe_factor >= 1, "--dupe-factor must be at least 1 (got {})", o.dupe_factor);
   KD_CHECK(o.heldout_fraction >= 0 && o.heldout_fraction < 1,
            "--heldout-fraction must be in [0, 1)");
+  const text::CorpusFormat format = text::parse_corpus_format(o.format);
   auto tok = text::WordPieceTokenizer::from_vocab_file(o.vocab, !o.cased);
 
   // 1. Read.
@@ -120,14 +123,20 @@ int run_pretraining_data(const PretrainingDataOptions& o) {
   auto files = text::expand_inputs(o.inputs, reports);
   text::SentenceSplitter splitter;
   std::vector<text::RawDocument> raw;
-  uint64_t bytes = 0;
+  uint64_t bytes = 0, skipped_pages = 0, ignored_files = 0;
   for (const auto& f : files) {
-    reports.push_back(text::read_text_documents(f, splitter, raw));
+    reports.push_back(text::read_corpus_file(f, format, splitter, raw));
     bytes += reports.back().bytes;
+    skipped_pages += reports.back().skipped;
+    ignored_files += reports.back().ignored;
   }
   for (const auto& r : reports)
     if (!r.problems().empty())
       std::fprintf(stderr, "[prep] %s: %s\n", r.path.c_str(), r.problems().c_str());
+  if (skipped_pages)
+    log_info("prep", "skipped {} pages (redirects, disambiguation, other namespaces, empty)",
+             skipped_pages);
+  if (ignored_files) log_info("prep", "ignored {} files that are not .txt books", ignored_files);
   const double mb = bytes / 1e6;
   log_info("prep", "read {} files, {:.1f} MB, {} documents in {:.1f}s", files.size(), mb,
            raw.size(), seconds_since(t0));
@@ -252,14 +261,15 @@ int run_pretraining_data(const PretrainingDataOptions& o) {
       "  instances    %zu train in %d shards + %zu held-out  (dupe factor %d)\n"
       "  masked       %llu (%.2f per instance, %.2f%% of instance tokens)\n"
       "  random next  %.2f%%\n"
-      "  time         tokenize %.1fs (%.1f MB/s, %u threads), instances %.1fs, write %.1fs, total "
+      "  time         tokenize %.1fs (%.1f MB/s of text, %u threads), instances %.1fs, write "
+      "%.1fs, total "
       "%.1fs\n"
       "  output       %s/train/shard_*.h5%s\n",
       files.size(), mb, bad_files, docs.size(), heldout.size(), (unsigned long long)sentences,
       (unsigned long long)tokens, tokens ? 100.0 * unk / tokens : 0.0, train.size(), train_shards,
       held.size(), o.dupe_factor, (unsigned long long)masked, double(masked) / train.size(),
       100.0 * masked / std::max<uint64_t>(1, inst_tokens), 100.0 * random_next / train.size(),
-      tok_s, tok_s > 0 ? mb / tok_s : 0.0, threads, inst_s, write_s, seconds_since(t0),
+      tok_s, tok_s > 0 ? cum / 1e6 / tok_s : 0.0, threads, inst_s, write_s, seconds_since(t0),
       o.out.c_str(), held.empty() ? "" : fmt::format(", {}/heldout/shard_00000.h5", o.out).c_str());
   return 0;
 }
@@ -268,9 +278,14 @@ int run_pretraining_data(const PretrainingDataOptions& o) {
 
 Runner register_pretraining_data(CLI::App& app) {
   auto o = std::make_shared<PretrainingDataOptions>();
-  app.add_option("--input", o->inputs, "text files or directories (blank line between documents)")
+  app.add_option("--input", o->inputs,
+                 "corpus files or directories (text: blank line between documents; Wikipedia "
+                 "XML dumps, .xml.bz2; WikiExtractor <doc> or JSON; BookCorpus .txt trees)")
       ->required()
       ->delimiter(',');
+  app.add_option("--format", o->format, "input format")
+      ->check(CLI::IsMember({"auto", "text", "wikipedia", "wikiextractor", "bookcorpus"}))
+      ->capture_default_str();
   app.add_option("--vocab", o->vocab, "WordPiece vocab.txt")->required();
   app.add_option("--out", o->out, "output directory (train/ and heldout/ shards)")->required();
   app.add_flag("--cased", o->cased, "cased tokenization");

@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "common/check.h"
+#include "text/lama_reader.h"
 #include "wordnet_relations.h"
 
 namespace kd::prep {
@@ -21,6 +22,8 @@ namespace {
 struct ProbeOptions {
   std::vector<std::string> sources{"wordnet"};
   std::string out, vocab, wordnet_dir = "/usr/share/wordnet";
+  std::vector<std::string> lama_inputs;
+  std::string lama_relations;
   uint64_t seed = 12345;
 };
 
@@ -30,9 +33,41 @@ uint64_t fnv(const std::string& s, uint64_t seed) {
   return h;
 }
 
+// LAMA JSONL files (ConceptNet, T-REx, Google-RE) -> DIR/lama/<relation>.jsonl in the same
+// record format as the WordNet probes.
+int run_lama(const ProbeOptions& o) {
+  KD_CHECK(!o.lama_inputs.empty(), "--source lama needs --lama-input FILES");
+  std::map<std::string, std::string> templates;
+  if (!o.lama_relations.empty()) templates = text::read_lama_relation_templates(o.lama_relations);
+  std::vector<text::ProbeRecord> records;
+  for (const auto& path : o.lama_inputs) {
+    auto r = text::read_lama_jsonl(path, text::LamaSource::kAuto,
+                                   templates.empty() ? nullptr : &templates, records);
+    if (!r.error.empty() || r.bad_lines || r.no_cloze)
+      std::fprintf(stderr, "[prep] %s: %s%llu malformed lines, %llu without a cloze sentence\n",
+                   path.c_str(), r.error.empty() ? "" : (r.error + "; ").c_str(),
+                   (unsigned long long)r.bad_lines, (unsigned long long)r.no_cloze);
+  }
+  fs::create_directories(o.out + "/lama");
+  std::map<std::string, size_t> counts;
+  std::map<std::string, std::ofstream> files;
+  for (const auto& r : records) {
+    std::string name = r.relation.empty() ? "unknown" : r.relation;
+    auto it = files.find(name);
+    if (it == files.end())
+      it = files.emplace(name, std::ofstream(o.out + "/lama/" + name + ".jsonl")).first;
+    it->second << r.to_json_line() << '\n';
+    ++counts[name];
+  }
+  std::printf("probes summary (%s/lama): LAMA records per relation\n", o.out.c_str());
+  for (const auto& [name, n] : counts) std::printf("  %-24s %8zu\n", name.c_str(), n);
+  return records.empty() ? 2 : 0;
+}
+
 int run_probes(const ProbeOptions& o) {
+  if (o.sources.size() == 1 && o.sources[0] == "lama") return run_lama(o);
   for (const auto& s : o.sources)
-    KD_CHECK(s == "wordnet", "unknown probe --source '{}' (known: wordnet)", s);
+    KD_CHECK(s == "wordnet", "unknown probe --source '{}' (known: wordnet, lama)", s);
   auto tok = text::WordPieceTokenizer::from_vocab_file(o.vocab, true);
   WordNetDb db(o.wordnet_dir);
   auto facts = wordnet_facts(db, tok);
@@ -90,7 +125,13 @@ int run_probes(const ProbeOptions& o) {
 
 Runner register_probes(CLI::App& app) {
   auto o = std::make_shared<ProbeOptions>();
-  app.add_option("--source", o->sources, "wordnet")->delimiter(',')->capture_default_str();
+  app.add_option("--source", o->sources, "wordnet, or lama (with --lama-input)")
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_option("--lama-input", o->lama_inputs, "LAMA JSONL files (ConceptNet, T-REx, Google-RE)")
+      ->delimiter(',');
+  app.add_option("--lama-relations", o->lama_relations,
+                 "LAMA relation templates (LAMA_relations.jsonl) for T-REx / Google-RE");
   app.add_option("--out", o->out, "output directory")->required();
   app.add_option("--vocab", o->vocab, "vocab.txt (objects must be single tokens)")
       ->default_val(std::string(KD_SOURCE_DIR) + "/data/vocab/bert-base-uncased-vocab.txt");

@@ -14,11 +14,13 @@ namespace fs = std::filesystem;
 
 std::string FileReport::problems() const {
   std::string s;
+  if (ignored) return s;
   auto add = [&](const std::string& p) { s += (s.empty() ? "" : "; ") + p; };
   if (!error.empty()) add(error);
   if (error.empty() && bytes == 0) add("empty file");
   if (error.empty() && bytes > 0 && documents == 0) add("no documents");
   if (invalid_utf8_lines) add(std::to_string(invalid_utf8_lines) + " lines with invalid UTF-8");
+  if (bad_records) add(std::to_string(bad_records) + " malformed records");
   if (long_lines) add(std::to_string(long_lines) + " lines over 1 MiB truncated");
   return s;
 }
@@ -67,42 +69,24 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs,
   return files;
 }
 
-FileReport read_text_documents(const std::string& path, const SentenceSplitter& splitter,
-                               std::vector<RawDocument>& out) {
-  FileReport r;
-  r.path = path;
+void for_each_line(const std::string& path, FileReport& r,
+                   const std::function<void(std::string_view)>& on_line) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) {
     r.error = "not a regular file";
-    return r;
+    return;
   }
   gzFile f = gzopen(path.c_str(), "rb");
   if (!f) {
     r.error = std::string("cannot open: ") + std::strerror(errno);
-    return r;
+    return;
   }
   gzbuffer(f, 1 << 18);
-  RawDocument doc;
-  auto end_document = [&] {
-    if (!doc.sentences.empty()) {
-      r.sentences += doc.sentences.size();
-      ++r.documents;
-      out.push_back(std::move(doc));
-      doc = RawDocument{};
-    }
-  };
-  auto on_line = [&](std::string_view line) {
+  auto emit = [&](std::string_view line) {
     ++r.lines;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (!valid_utf8(line)) ++r.invalid_utf8_lines;
-    bool blank = std::all_of(line.begin(), line.end(), [](char c) {
-      return c == ' ' || c == '\t' || c == '\f' || c == '\v';
-    });
-    if (blank) {
-      end_document();
-      return;
-    }
-    for (std::string_view s : splitter.split(line)) doc.sentences.emplace_back(s);
+    on_line(line);
   };
   std::vector<char> chunk(1 << 18);
   std::string line;
@@ -131,15 +115,40 @@ FileReport read_text_documents(const std::string& path, const SentenceSplitter& 
         }
       }
       if (!nl) break;
-      on_line(line);
+      emit(line);
       line.clear();
       truncated = false;
       p = nl + 1;
     }
   }
-  if (!line.empty()) on_line(line);
-  end_document();
+  if (!line.empty()) emit(line);
   gzclose(f);
+}
+
+FileReport read_text_documents(const std::string& path, const SentenceSplitter& splitter,
+                               std::vector<RawDocument>& out, TextLayout layout) {
+  FileReport r;
+  r.path = path;
+  RawDocument doc;
+  auto end_document = [&] {
+    if (!doc.sentences.empty()) {
+      r.sentences += doc.sentences.size();
+      ++r.documents;
+      out.push_back(std::move(doc));
+      doc = RawDocument{};
+    }
+  };
+  for_each_line(path, r, [&](std::string_view line) {
+    bool blank = std::all_of(line.begin(), line.end(), [](char c) {
+      return c == ' ' || c == '\t' || c == '\f' || c == '\v';
+    });
+    if (blank) {
+      if (layout == TextLayout::kBlankLineSeparated) end_document();
+      return;
+    }
+    for (std::string_view s : splitter.split(line)) doc.sentences.emplace_back(s);
+  });
+  end_document();
   return r;
 }
 

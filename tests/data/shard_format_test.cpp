@@ -136,7 +136,9 @@ TEST(ShardFormat, WrittenLayoutMatchesNvidia) {
     ASSERT_EQ(rank, static_cast<int>(s.dims.size()));
     EXPECT_EQ(dims[0], 10u);
     EXPECT_EQ(maxdims[0], H5S_UNLIMITED);
-    if (rank == 2) EXPECT_EQ(dims[1], s.dims[1]);
+    if (rank == 2) {
+      EXPECT_EQ(dims[1], s.dims[1]);
+    }
     H5Sclose(space);
     H5Pclose(plist);
     H5Tclose(type);

@@ -91,4 +91,31 @@ grep -q "missing.txt: no such file" "$work/d.log" || fail "missing file not repo
 "$prep" pretraining-data --input "$work/bad.txt,$corpus" --vocab "$vocab" --out "$work/e" --max-seq-length 64 --max-predictions 10 --dupe-factor 1 > "$work/e.log" 2>&1 \
   || fail "a bad file among good ones must not fail the run"
 grep -q "bad.txt: 1 lines with invalid UTF-8" "$work/e.log" || fail "invalid UTF-8 not reported"
+
+# corpus formats: Wikipedia XML (plain, .bz2, truncated .bz2), WikiExtractor doc + JSON, BookCorpus
+fx="$src/tests/text/fixtures"
+bzip2 -c "$fx/wiki_dump.xml" > "$work/enwiki-pages-articles1.xml.bz2"
+head -c 300 "$work/enwiki-pages-articles1.xml.bz2" > "$work/cut.xml.bz2"
+small=(--vocab "$vocab" --max-seq-length 64 --max-predictions 10 --dupe-factor 1)
+"$prep" pretraining-data --input "$fx/wiki_dump.xml,$work/enwiki-pages-articles1.xml.bz2,$work/cut.xml.bz2,$fx/wikiextractor_docs.txt,$fx/wikiextractor.json" \
+  "${small[@]}" --out "$work/f" > "$work/f.log" 2>&1 || fail "corpus formats: run failed"
+grep -q "cut.xml.bz2: truncated bz2 stream after 0 articles" "$work/f.log" || fail "truncated bz2 not reported"
+grep -q "wikiextractor.json: 1 malformed records" "$work/f.log" || fail "bad JSON line not reported"
+grep -q "documents    6 train + 2 held-out" "$work/f.log" || fail "corpus formats: document count"
+mkdir -p "$work/books/a" "$work/books/b"
+printf 'Chapter one .\n\nThe dog ran home .\n' > "$work/books/a/one.txt"
+printf 'Chapter two .\n\nThe cat sat down .\n' > "$work/books/b/two.txt"
+printf 'not a book\n' > "$work/books/b/notes.md"
+"$prep" pretraining-data --input "$work/books" --format bookcorpus "${small[@]}" --out "$work/g" > "$work/g.log" 2>&1 \
+  || fail "bookcorpus: run failed"
+grep -q "documents    2 train + 0 held-out" "$work/g.log" || fail "bookcorpus: one document per book"
+! grep -q "notes.md" "$work/g.log" || fail "bookcorpus: non-.txt file reported as a problem"
+
+# LAMA JSONL (T-REx with relation templates, Google-RE, ConceptNet) -> probe records
+"$prep" probes --source lama --lama-input "$fx/lama_trex_P19.jsonl,$fx/lama_googlere.jsonl,$fx/lama_conceptnet.jsonl" \
+  --lama-relations "$fx/lama_relations.jsonl" --out "$work/lama" > "$work/lama.log" 2>&1 || fail "lama: run failed"
+grep -qF '"masked_sentences":["Claude Monet was born in [MASK] ."]' "$work/lama/lama/P19.jsonl" || fail "lama: T-REx template"
+grep -qF '"sub_label":"Peter F. Martin"' "$work/lama/lama/place_of_birth.jsonl" || fail "lama: Google-RE"
+grep -qF '"obj_label":"think"' "$work/lama/lama/HasSubevent.jsonl" || fail "lama: ConceptNet"
+grep -q "lama_conceptnet.jsonl: 1 malformed lines, 1 without a cloze sentence" "$work/lama.log" || fail "lama: bad lines not reported"
 echo "prep_cli_test: all checks passed"
