@@ -19,6 +19,20 @@ namespace kd::train {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
+// Keeps the lines of steps <= `step`: after a crash, steps logged past the checkpoint are run
+// again, and a fresh run (step 0) starts a fresh file.
+void truncate_metrics_after(const std::string& path, int64_t step) {
+  if (!fs::exists(path)) return;
+  std::ifstream in(path);
+  std::string kept;
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_discarded() && j.contains("step") && j["step"].get<int64_t>() <= step)
+      kept += line + "\n";
+  }
+  write_file_atomic(path, kept);
+}
+
 uint64_t derive_seed(uint64_t seed, uint64_t stream) {
   uint64_t z = seed + 0x9E3779B97F4A7C15ull * (stream + 1);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -51,7 +65,11 @@ TrainResult Trainer::run() {
 
   const bool root = comm_->is_root();
   std::ofstream metrics;
-  if (root) metrics.open(fs::path(config_.run_dir) / "metrics.jsonl", std::ios::app);
+  if (root) {
+    const auto path = (fs::path(config_.run_dir) / "metrics.jsonl").string();
+    truncate_metrics_after(path, result.start_step);
+    metrics.open(path, std::ios::app);
+  }
   ProgressBar bar(tc.steps, root);
   double trained_s = 0;
   int64_t tokens_total = 0;

@@ -43,6 +43,9 @@ class Trainer {
   TrainingTask& task_;
 };
 
+// Rewrites a metrics.jsonl keeping only the steps <= step (resume after a crash).
+void truncate_metrics_after(const std::string& path, int64_t step);
+
 // Per-rank seed derived from the job seed (splitmix64), so ranks draw different dropout masks.
 uint64_t derive_seed(uint64_t seed, uint64_t stream);
 

@@ -32,6 +32,22 @@ if ! diff "$work/straight.losses" "$work/resumed.losses"; then
 fi
 pass "stop at 8 + resume reproduces all 16 per-step losses exactly"
 
+# A crash (rank 1 throws during step 11) after the checkpoint at step 8: the resumed run redoes
+# steps 9-16; metrics.jsonl must hold each step once, with the uninterrupted run's losses.
+set +e
+$KD_MPIRUN -np 2 "$kdprune" pretrain "${common[@]}" --set run_dir="$work/crashed" \
+  --set train.checkpoint_every=4 --set debug.fail_rank=1 --set debug.fail_step=10 > "$work/crash1.log" 2>&1
+code=$?
+set -e
+[ "$code" != 0 ] || fail "the injected crash did not fail the run"
+[ "$(wc -l < "$work/crashed/metrics.jsonl")" = 10 ] || fail "expected 10 logged steps before the crash"
+$KD_MPIRUN -np 2 "$kdprune" pretrain "${common[@]}" --set run_dir="$work/crashed" \
+  --set train.checkpoint_every=4 > "$work/crash2.log" 2>&1 || { cat "$work/crash2.log"; fail "resume after crash failed"; }
+grep -q "resumed from .*step_00000008 at step 8" "$work/crash2.log" || fail "did not resume from step 8"
+losses "$work/crashed/metrics.jsonl" > "$work/crashed.losses"
+diff "$work/straight.losses" "$work/crashed.losses" || fail "losses after crash + resume differ"
+pass "crash at step 11 + resume from step 8 reproduces all 16 per-step losses, each once"
+
 # A real signal: mpirun forwards SIGUSR1 to the ranks.
 $KD_MPIRUN -np 2 "$kdprune" pretrain "${common[@]}" --set train.steps=100000 \
   --set run_dir="$work/signal" > "$work/signal.log" 2>&1 &
