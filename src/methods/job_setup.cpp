@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "common/check.h"
+#include "common/file_io.h"
 #include "common/log.h"
 #include "common/signals.h"
 #include "train/checkpoint.h"
@@ -29,7 +30,7 @@ JobContext setup_job(const train::JobConfig& config, const std::string& config_y
   install_stop_signal_handlers();
   if (ctx.comm->is_root()) {
     fs::create_directories(config.run_dir);
-    train::write_file_atomic((fs::path(config.run_dir) / "config.yaml").string(), config_yaml);
+    write_file_atomic((fs::path(config.run_dir) / "config.yaml").string(), config_yaml);
   }
   ctx.comm->barrier();
   log_info(job_name.c_str(), "run_dir {} · {} rank(s) × {} thread(s) · backend {} · device {}",
@@ -53,7 +54,7 @@ void write_summary(const JobContext& ctx, const train::JobConfig& config,
                       {"last_loss", r.losses.empty() ? 0.0 : r.losses.back()},
                       {"checkpoint", r.last_checkpoint}};
   for (const auto& [k, v] : extra) j[k] = v;
-  train::write_file_atomic((fs::path(config.run_dir) / "summary.json").string(), j.dump(1));
+  write_file_atomic((fs::path(config.run_dir) / "summary.json").string(), j.dump(1));
   std::string text = fmt::format(
       "\n== {} summary ==\n  ranks            {}\n  steps            {} → {}{}\n"
       "  loss             {:.4f} → {:.4f}\n  throughput       {:.0f} tokens/s ({:.1f} s training)\n"

@@ -1,6 +1,5 @@
 #include "model/model_dir.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -10,6 +9,7 @@
 #include <sstream>
 
 #include "common/check.h"
+#include "common/file_io.h"
 #include "common/log.h"
 #include "model/safetensors.h"
 #include "model/shape_util.h"
@@ -17,23 +17,6 @@
 namespace kd::model {
 namespace {
 namespace fs = std::filesystem;
-
-void write_text_file(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  KD_CHECK_HINT(out.good(), "check that the directory is writable", "{}: cannot write",
-                path.string());
-  out << text;
-  out.flush();
-  KD_CHECK(out.good(), "{}: write failed (disk full?)", path.string());
-}
-
-void fsync_path(const fs::path& p, bool directory) {
-  int fd = ::open(p.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
 
 bool starts_with(const std::string& s, const std::string& p) {
   return s.rfind(p, 0) == 0;
@@ -116,8 +99,7 @@ void save_model_dir(const std::string& dir, BertForPreTraining& model,
   fs::create_directories(tmp);
 
   const BertConfig& cfg = model->config();
-  write_text_file(tmp / "config.json", cfg.to_json().dump(2) + "\n");
-  fsync_path(tmp / "config.json", false);
+  write_file_atomic((tmp / "config.json").string(), cfg.to_json().dump(2) + "\n");
 
   std::vector<std::pair<std::string, torch::Tensor>> tensors;
   for (const auto& p : model->named_parameters())
@@ -129,7 +111,7 @@ void save_model_dir(const std::string& dir, BertForPreTraining& model,
     KD_CHECK_HINT(fs::exists(vocab_source), "pass the vocab.txt the model was trained with",
                   "save_model_dir: vocabulary {} not found", vocab_source);
     fs::copy_file(vocab_source, tmp / "vocab.txt", fs::copy_options::overwrite_existing);
-    fsync_path(tmp / "vocab.txt", false);
+    fsync_path((tmp / "vocab.txt").string());
     std::ifstream v(vocab_source);
     int64_t lines = 0;
     for (std::string line; std::getline(v, line);) ++lines;
@@ -137,7 +119,7 @@ void save_model_dir(const std::string& dir, BertForPreTraining& model,
       log_warn("model", "{}: vocab.txt has {} entries but vocab_size is {}", dir, lines,
                cfg.vocab_size);
   }
-  fsync_path(tmp, true);
+  fsync_path(tmp.string());
 
   // Swap into place: rename is atomic for a fresh target; an existing one is moved aside first.
   const fs::path old = parent / (target.filename().string() + ".old." + std::to_string(::getpid()));
@@ -145,7 +127,7 @@ void save_model_dir(const std::string& dir, BertForPreTraining& model,
   if (existed) fs::rename(target, old);
   fs::rename(tmp, target);
   if (existed) fs::remove_all(old);
-  fsync_path(parent, true);
+  fsync_path(parent.string());
 }
 
 BertForPreTraining load_model_dir(const std::string& dir) {

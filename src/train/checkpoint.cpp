@@ -1,26 +1,15 @@
 #include "train/checkpoint.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "common/check.h"
+#include "common/file_io.h"
 
 namespace kd::train {
 namespace fs = std::filesystem;
 
 namespace {
-void fsync_path(const fs::path& p) {
-  int fd = ::open(p.c_str(), O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
 bool is_complete(const fs::path& dir) {
   return fs::is_directory(dir) && fs::exists(dir / "trainer_state.json");
 }
@@ -32,28 +21,6 @@ std::string checkpoints_dir(const std::string& run_dir) {
 
 std::string checkpoint_name(int64_t step) {
   return fmt::format("step_{:08d}", step);
-}
-
-void write_file_atomic(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    KD_CHECK(out.good(), "cannot write '{}'", tmp);
-    out << text;
-    out.flush();
-    KD_CHECK(out.good(), "write to '{}' failed (disk full?)", tmp);
-  }
-  fsync_path(tmp);
-  fs::rename(tmp, path);
-  fsync_path(fs::path(path).parent_path());
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  KD_CHECK(in.good(), "cannot read '{}'", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 std::optional<std::string> find_resume_checkpoint(const std::string& run_dir,
@@ -78,10 +45,10 @@ std::optional<std::string> find_resume_checkpoint(const std::string& run_dir,
 
 void publish_checkpoint(const std::string& tmp_dir, const std::string& final_dir) {
   for (const auto& e : fs::recursive_directory_iterator(tmp_dir))
-    if (e.is_regular_file()) fsync_path(e.path());
+    if (e.is_regular_file()) fsync_path(e.path().string());
   if (fs::exists(final_dir)) fs::remove_all(final_dir);
   fs::rename(tmp_dir, final_dir);
-  fsync_path(fs::path(final_dir).parent_path());
+  fsync_path(fs::path(final_dir).parent_path().string());
   write_file_atomic((fs::path(final_dir).parent_path() / "latest").string(),
                     fs::path(final_dir).filename().string() + "\n");
 }

@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+#include "common/file_io.h"  // write_file_atomic, read_file
+
 namespace kd::train {
 
 std::string checkpoints_dir(const std::string& run_dir);
@@ -21,8 +23,5 @@ std::optional<std::string> find_resume_checkpoint(const std::string& run_dir,
 void publish_checkpoint(const std::string& tmp_dir, const std::string& final_dir);
 // Removes all but the newest `keep` checkpoints.
 void prune_checkpoints(const std::string& run_dir, int64_t keep);
-// Atomic text file write (temp + fsync + rename).
-void write_file_atomic(const std::string& path, const std::string& text);
-std::string read_file(const std::string& path);
 
 }  // namespace kd::train
