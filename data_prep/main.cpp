@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "common/log.h"
+#include "dist/communicator.h"
 
 namespace kd::prep {
 unsigned resolve_threads(int requested) {
@@ -36,12 +37,17 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   kd::init_logging(0, 1);
+  int rc = 1;
   try {
     for (auto& [sub, run] : commands)
-      if (sub->parsed()) return run();
+      if (sub->parsed()) rc = run();
   } catch (const std::exception& e) {
+    // In a parallel pretraining-data run the other ranks may wait in a collective: abort them.
+    if (kd::dist::mpi_world_size() > 1)
+      kd::dist::abort_job(std::string("kdprune-prep: error: ") + e.what());
     std::cerr << "kdprune-prep: error: " << e.what() << "\n";
     return 1;
   }
-  return 1;
+  kd::dist::finalize();
+  return rc;
 }

@@ -60,6 +60,8 @@ bool nccl_available();
 // Aborts every rank of the job (MPI_Abort) after printing `message`; never returns. Used when an
 // exception escapes on one rank so that the others do not hang in a collective.
 [[noreturn]] void abort_job(const std::string& message, int exit_code = 1);
+// Size of MPI_COMM_WORLD, or 1 while MPI is not initialised (a world-of-one run).
+int mpi_world_size();
 // Finalises MPI if it was initialised here.
 void finalize();
 

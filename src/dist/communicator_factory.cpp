@@ -81,13 +81,18 @@ std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options
 void abort_job(const std::string& message, int exit_code) {
   std::fprintf(stderr, "kdprune: FATAL [%s]: %s\n", process_where().c_str(), message.c_str());
   std::fflush(stderr);
+  if (mpi_world_size() > 1)
+    MPI_Abort(MPI_COMM_WORLD, exit_code);  // mpirun/srun kill the other ranks
+  std::_Exit(exit_code);
+}
+
+int mpi_world_size() {
   int initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);
   MPI_Finalized(&finalized);
   int world = 1;
   if (initialized && !finalized) MPI_Comm_size(MPI_COMM_WORLD, &world);
-  if (world > 1) MPI_Abort(MPI_COMM_WORLD, exit_code);  // mpirun/srun kill the other ranks
-  std::_Exit(exit_code);
+  return world;
 }
 
 void finalize() {

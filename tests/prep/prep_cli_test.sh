@@ -78,6 +78,49 @@ PY
 [ -f "$work/a/heldout/shard_00000.h5" ] || fail "pretraining-data: no held-out shard"
 ls "$work/a/train/"*.partial 2>/dev/null && fail "partial files left"
 
+# pretraining-data over 2 MPI ranks: each rank reads a share of the files, shards are balanced
+# over the job, the output is deterministic for (seed, ranks), and nothing is lost.
+mpirun_cmd=(mpirun --oversubscribe --bind-to none -np 2)
+[ "$(id -u)" = 0 ] && mpirun_cmd+=(--allow-run-as-root)
+split -n l/3 -d --additional-suffix=.txt "$corpus" "$work/part"
+parts="$work/part00.txt,$work/part01.txt,$work/part02.txt"
+pargs=(--input "$parts" --vocab "$vocab" --shards 3 --max-seq-length 64 --max-predictions 10 --dupe-factor 2 --seed 7 --threads 1)
+"$prep" pretraining-data "${pargs[@]}" --out "$work/m1" > "$work/m1.log" 2>&1 || fail "1-rank split run failed"
+"${mpirun_cmd[@]}" "$prep" pretraining-data "${pargs[@]}" --out "$work/m2" > "$work/m2.log" 2>&1 || { cat "$work/m2.log"; fail "2-rank run failed"; }
+"${mpirun_cmd[@]}" "$prep" pretraining-data "${pargs[@]}" --out "$work/m3" > "$work/m3.log" 2>&1 || fail "2-rank rerun failed"
+# nothing lost: with 512-token sequences no segment is truncated, so every token of the corpus
+# must appear in the shards (train + held-out)
+"${mpirun_cmd[@]}" "$prep" pretraining-data --input "$parts" --vocab "$vocab" --max-seq-length 512 --max-predictions 80 \
+  --short-seq-prob 0 --dupe-factor 1 --out "$work/m4" > "$work/m4.log" 2>&1 || fail "2-rank coverage run failed"
+"$prep" tokenize --vocab "$vocab" < "$corpus" | tr ' ' '\n' | grep . | sort -u > "$work/corpus.ids"
+grep -q "ranks        2 x 1 threads" "$work/m2.log" || fail "2-rank summary missing"
+[ "$(grep -c 'pretraining-data summary' "$work/m2.log")" = 1 ] || fail "summary printed by more than one rank"
+/usr/bin/python3 - "$work" <<'PY' || fail "pretraining-data over 2 ranks: shards wrong"
+import h5py, numpy as np, sys, glob
+w = sys.argv[1]
+def load(d):
+    return [h5py.File(f, "r")["input_ids"][()] for f in sorted(glob.glob(d + "/train/*.h5"))]
+one, two, again = load(w + "/m1"), load(w + "/m2"), load(w + "/m3")
+assert len(two) == 3, len(two)
+sizes = [len(x) for x in two]
+assert max(sizes) - min(sizes) <= 1, sizes                      # balanced over the whole job
+for x, y in zip(two, again): assert np.array_equal(x, y)         # deterministic
+n1, n2 = sum(len(x) for x in one), sum(len(x) for x in two)
+assert abs(n1 - n2) <= 0.1 * n1, (n1, n2)                        # same corpus, same amount
+# original ids (masked positions restored) of train + held-out = the corpus's ids + [CLS]/[SEP]
+seen = set()
+for f in glob.glob(w + "/m4/*/*.h5"):
+    h = h5py.File(f, "r")
+    ids, pos, lab = h["input_ids"][()], h["masked_lm_positions"][()], h["masked_lm_ids"][()]
+    rows = np.repeat(np.arange(len(ids))[:, None], pos.shape[1], 1)
+    real = pos > 0
+    ids[rows[real], pos[real]] = lab[real]
+    seen |= set(np.unique(ids[ids > 0]).tolist())
+want = {int(x) for x in open(w + "/corpus.ids")} | {101, 102}
+assert seen == want, (sorted(want - seen)[:10], sorted(seen - want)[:10])
+PY
+[ -f "$work/m2/heldout/shard_00000.h5" ] || fail "2 ranks: no held-out shard"
+
 # bad input: counted per file, no crash; nothing usable -> non-zero exit
 printf '' > "$work/empty.txt"
 printf 'caf\xff\xfe ok line .\n\nsecond doc .\n' > "$work/bad.txt"
