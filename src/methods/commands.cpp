@@ -4,6 +4,8 @@
 #include <memory>
 
 #include "common/log.h"
+#include "methods/distill/distill_config.h"
+#include "methods/inference/eval_mlm.h"
 #include "methods/inference/inference_commands.h"
 #include "methods/pretrain/pretrain_config.h"
 
@@ -20,6 +22,7 @@ struct Registry {
   TrainingArgs training;
   FillMaskArgs fill_mask;
   InspectArgs inspect;
+  EvalMlmArgs eval_mlm;
 };
 Registry& registry() {
   static Registry r;
@@ -40,6 +43,9 @@ void add_training(CLI::App& app, const std::string& name, const std::string& hel
 
 void register_commands(CLI::App& app) {
   add_training(app, "pretrain", "pre-train a BERT (MLM + NSP) on HDF5 shards", run_pretrain);
+  add_training(app, "distill",
+               "distil a teacher into a student (Tutor-KD, plain KD or MLM-only baseline)",
+               run_distill);
 
   auto& fm = registry().fill_mask;
   CLI::App* fill = app.add_subcommand("fill-mask", "predict the [MASK] tokens of a text");
@@ -56,6 +62,19 @@ void register_commands(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingDirectory);
   registry().commands.emplace_back(insp, [&in] { return run_inspect(in); });
+
+  auto& ev = registry().eval_mlm;
+  CLI::App* evm = app.add_subcommand(
+      "eval-mlm", "masked-token accuracy and perplexity on held-out shards (MPI ranks share them)");
+  evm->add_option("--model", ev.model, "model directory")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  evm->add_option("--data", ev.data, "held-out HDF5 shard globs")->required()->take_all();
+  evm->add_option("--batch-size", ev.batch_size, "rows per batch and rank")->capture_default_str();
+  evm->add_option("--max-batches", ev.max_batches, "per rank; 0 = all")->capture_default_str();
+  evm->add_option("--precision", ev.precision, "fp32 | bf16")->capture_default_str();
+  evm->add_option("--json", ev.json, "also write the result as JSON to this file");
+  registry().commands.emplace_back(evm, [&ev] { return run_eval_mlm(ev); });
 }
 
 int run_selected_command(CLI::App& app) {

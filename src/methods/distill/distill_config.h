@@ -1,0 +1,110 @@
+// `kdprune distill` configuration: teacher → student distillation with a policy-gradient tutor
+// (Tutor-KD, METHODS.md §1) and the two baselines that are one switch away (plain KD, MLM only).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "methods/pretrain/pretrain_config.h"
+
+namespace kd::methods {
+
+struct TeacherSection {
+  std::string model;  // model directory (frozen, eval mode, no autograd)
+  template <class V>
+  void visit(V& v) {
+    v("model", model, "teacher model directory (Hugging Face layout)");
+  }
+};
+
+struct TutorSection {
+  // generator: a separate small MLM network (the paper); teacher_head: an MLM head on the
+  // teacher's last hidden states, initialised from the teacher's own head (the released code).
+  std::string kind = "teacher_head";
+  ModelSection generator;         // used when kind = generator (vocab is the student's)
+  double replace_fraction = 1.0;  // masked positions the tutor rewrites (1 = all, released code)
+  bool mean_baseline = true;      // subtract the batch-mean reward (REINFORCE baseline)
+  bool greedy = false;            // argmax instead of sampling (deterministic; for tests)
+  template <class V>
+  void visit(V& v) {
+    v("kind", kind, "teacher_head | generator");
+    v("generator", generator, "the tutor network when kind = generator");
+    v("replace_fraction", replace_fraction,
+      "fraction of masked positions the tutor rewrites; the rest keep [MASK]/random/kept");
+    v("mean_baseline", mean_baseline, "subtract the batch-mean reward");
+    v("greedy", greedy, "take the tutor's argmax instead of sampling (deterministic)");
+  }
+};
+
+struct DistillWeights {
+  double logit = 25;       // modified-logit loss (BCE on the capped probability ratio)
+  double hidden = 0.5;     // hidden-state MSE (through a learned projection when widths differ)
+  double attention = 0.5;  // attention-score MSE
+  double mlm = 0;          // student cross-entropy against the original tokens at masked positions
+  double kd = 1;           // plain KD: T^2 KL(teacher || student) at masked positions
+  double policy = 1;       // tutor REINFORCE
+  double kl = 1;           // tutor KL(teacher || tutor) on the masked input
+  template <class V>
+  void visit(V& v) {
+    v("logit", logit, "Tutor-KD modified-logit BCE");
+    v("hidden", hidden, "hidden-state MSE (tutor_kd and kd)");
+    v("attention", attention, "attention-score MSE (tutor_kd and kd)");
+    v("mlm", mlm, "student MLM cross-entropy at masked positions (all methods; mlm forces 1)");
+    v("kd", kd, "plain KD logit loss (method kd)");
+    v("policy", policy, "tutor REINFORCE loss");
+    v("kl", kl, "tutor KL to the teacher");
+  }
+};
+
+struct DistillSection {
+  std::string method = "tutor_kd";  // tutor_kd | kd | mlm
+  // Student ratio r_S: `head` = sigmoid of a 1-logit head on the student's last hidden states
+  // (released code), `probs` = min(1, p_S(a)/p_S(x)) from the student's own MLM probabilities.
+  std::string student_ratio = "head";
+  double temperature = 1.0;        // plain KD softmax temperature
+  std::vector<int64_t> layer_map;  // student layer l (1-based) -> teacher layer; empty = uniform
+  template <class V>
+  void visit(V& v) {
+    v("method", method, "tutor_kd | kd (random masking, logit KD) | mlm (student MLM only)");
+    v("student_ratio", student_ratio, "head | probs");
+    v("temperature", temperature, "plain KD temperature");
+    v("layer_map", layer_map, "teacher layer for each student layer 1..L_S (empty: l * L_T / L_S)");
+  }
+};
+
+struct EvalSection {
+  std::vector<std::string> data;  // held-out shard globs; empty = no evaluation at the end
+  int64_t batch_size = 64;
+  int64_t max_batches = 0;  // per rank; 0 = the whole held-out set
+  template <class V>
+  void visit(V& v) {
+    v("data", data, "held-out HDF5 shard globs, evaluated (MLM accuracy, perplexity) at the end");
+    v("batch_size", batch_size);
+    v("max_batches", max_batches, "per rank; 0 = all");
+  }
+};
+
+struct DistillConfig : train::JobConfig {
+  TeacherSection teacher;
+  ModelSection student;
+  TutorSection tutor;
+  DistillSection distill;
+  DistillWeights weights;
+  DataSection data;
+  EvalSection eval;
+  template <class V>
+  void visit(V& v) {
+    train::JobConfig::visit(v);
+    v("teacher", teacher);
+    v("student", student);
+    v("tutor", tutor);
+    v("distill", distill);
+    v("weights", weights);
+    v("data", data);
+    v("eval", eval);
+  }
+  void validate() const;
+};
+
+int run_distill(const std::string& config_path, const std::vector<std::string>& overrides);
+
+}  // namespace kd::methods

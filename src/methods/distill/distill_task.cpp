@@ -1,0 +1,104 @@
+#include "methods/distill/distill_task.h"
+
+#include <filesystem>
+
+#include "common/check.h"
+#include "common/log.h"
+#include "methods/pretrain/pretrain_task.h"
+#include "model/model_dir.h"
+#include "model/safetensors.h"
+
+namespace kd::methods::distill {
+namespace fs = std::filesystem;
+namespace {
+// Beside the model directory inside a checkpoint, so the model directory stays a plain
+// Hugging Face layout.
+std::string modules_path(const std::string& model_dir) {
+  return (fs::path(model_dir).parent_path() / "distill_modules.safetensors").string();
+}
+}  // namespace
+
+model::BertForPreTraining make_student(const DistillConfig& config) {
+  if (!config.student.init_from.empty()) return model::load_model_dir(config.student.init_from);
+  model::BertForPreTraining s(model_config_from(config.student));
+  s->init_weights(config.seed);
+  return s;
+}
+
+DistillTask::DistillTask(const DistillConfig& config, int rank, int world) : config_(config) {
+  KD_CHECK_HINT(!config.teacher.model.empty(), "set teacher.model to a model directory",
+                "teacher.model is empty");
+  KD_CHECK_HINT(!config.data.train.empty(), "set data.train to HDF5 shard globs",
+                "data.train is empty");
+  auto teacher = model::load_model_dir(config.teacher.model);
+  auto student = make_student(config);
+  const auto& t = teacher->config();
+  const auto& s = student->config();
+  distiller_ = std::make_unique<Distiller>(config_, teacher, student);
+  data::LoaderOptions lo;
+  lo.files = data::expand_globs(config.data.train);
+  lo.batch_size = config.data.batch_size;
+  lo.seed = config.seed;
+  lo.prefetch = config.data.prefetch;
+  loader_ = std::make_unique<data::PretrainLoader>(lo, rank, world);
+  KD_CHECK(loader_->seq_len() <= s.max_position_embeddings &&
+               loader_->seq_len() <= t.max_position_embeddings,
+           "shards have sequences of {} tokens but the student takes {} and the teacher {}",
+           loader_->seq_len(), s.max_position_embeddings, t.max_position_embeddings);
+  int64_t extra = 0;
+  for (auto& [name, p] : distiller_->module_state()) extra += p.numel();
+  log_info("distill",
+           "method {} · teacher L={} H={} ({:.2f}M) → student L={} H={} ({:.2f}M) · tutor + "
+           "heads {:.2f}M · {} shard file(s)",
+           config.distill.method, t.num_hidden_layers, t.hidden_size, t.num_parameters() / 1e6,
+           s.num_hidden_layers, s.hidden_size, s.num_parameters() / 1e6, extra / 1e6,
+           lo.files.size());
+}
+
+train::NamedTensors DistillTask::trainable_parameters() {
+  return distiller_->trainable_parameters();
+}
+
+train::MicroStepResult DistillTask::micro_step() {
+  auto batch = loader_->next();
+  KD_CHECK(batch.has_value(), "data loader ended unexpectedly");
+  if (config_.device == "cuda")
+    for (auto* t : {&batch->input_ids, &batch->token_type_ids, &batch->attention_mask,
+                    &batch->mlm_labels, &batch->nsp_labels})
+      *t = t->to(torch::kCUDA, /*non_blocking=*/true);
+  auto step = distiller_->step(*batch);
+  train::MicroStepResult r;
+  r.loss = step.loss;
+  r.parts = std::move(step.parts);
+  r.tokens = batch->input_ids.numel();
+  return r;
+}
+
+nlohmann::json DistillTask::rank_state() const {
+  return {{"loader", loader_->cursor()}};
+}
+
+void DistillTask::load_rank_state(const nlohmann::json& state) {
+  loader_->restore(state.at("loader"));
+}
+
+void DistillTask::save_model(const std::string& dir) {
+  model::save_model_dir(dir, distiller_->student(), config_.student.vocab);
+  auto modules = distiller_->module_state();
+  if (!modules.empty()) model::save_safetensors(modules_path(dir), modules);
+}
+
+void DistillTask::load_model(const std::string& dir) {
+  auto loaded = model::load_model_dir(dir);
+  torch::NoGradGuard no_grad;
+  auto src = loaded->named_parameters();
+  for (auto& item : distiller_->student()->named_parameters()) {
+    auto* t = src.find(item.key());
+    KD_CHECK(t != nullptr, "checkpoint model {} lacks parameter {}", dir, item.key());
+    item.value().copy_(*t);
+  }
+  if (!distiller_->module_state().empty())
+    distiller_->load_module_state(model::load_safetensors(modules_path(dir)));
+}
+
+}  // namespace kd::methods::distill

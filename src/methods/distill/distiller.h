@@ -1,0 +1,70 @@
+// One distillation micro-step on a batch, for the three methods of `kdprune distill`:
+//   tutor_kd  mask (from the shards) → the tutor samples replacements → teacher and student
+//             read the pseudo sample X' → tutor REINFORCE (+ KL to the teacher) and student
+//             modified-logit, hidden-state and attention losses (METHODS.md §1)
+//   kd        the student reads the masked input X^M: logit KD + hidden + attention (+ MLM)
+//   mlm       the student alone, MLM cross-entropy on X^M
+// The student and tutor losses are summed into one scalar: no gradient path joins them (the
+// pseudo sample is discrete and rewards are detached), so one backward gives each its own
+// gradient, and one optimizer and one GradReducer serve both.
+#pragma once
+#include <torch/torch.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "data/loader_types.h"
+#include "methods/distill/distill_config.h"
+#include "methods/distill/tutor.h"
+#include "model/bert.h"
+#include "train/optimizer.h"
+
+namespace kd::methods::distill {
+
+struct DistillStep {
+  torch::Tensor loss;                   // student + tutor loss, for backward
+  std::map<std::string, double> parts;  // every term, same keys every step for a config
+};
+
+class Distiller {
+ public:
+  // `teacher` is frozen here (eval mode, requires_grad off); `student` is trained.
+  Distiller(const DistillConfig& config, model::BertForPreTraining teacher,
+            model::BertForPreTraining student);
+
+  DistillStep step(const data::PretrainBatch& batch);
+
+  // student.*, tutor.*, heads.* (fixed order, same on every rank).
+  train::NamedTensors trainable_parameters();
+  // Tutor and auxiliary heads (projection, ratio head): what a checkpoint needs besides the
+  // student's model directory.
+  train::NamedTensors module_state();
+  void load_module_state(const std::map<std::string, torch::Tensor>& tensors);
+
+  model::BertForPreTraining& student() { return student_; }
+  model::BertForPreTraining& teacher() { return teacher_; }
+  const std::string& method() const { return config_.distill.method; }
+
+ private:
+  DistillStep step_mlm(const data::PretrainBatch& b, const torch::Tensor& pos,
+                       const torch::Tensor& x);
+  DistillStep step_kd(const data::PretrainBatch& b, const torch::Tensor& pos,
+                      const torch::Tensor& x);
+  DistillStep step_tutor_kd(const data::PretrainBatch& b, const torch::Tensor& pos,
+                            const torch::Tensor& x);
+  // Hidden and attention terms (zero tensors when their weights are 0).
+  std::pair<torch::Tensor, torch::Tensor> feature_losses(const model::BertOutput& s,
+                                                         const model::BertOutput& t,
+                                                         const torch::Tensor& attention_mask);
+  model::ForwardOptions options(const torch::Tensor& pos, bool mlm) const;
+
+  DistillConfig config_;
+  model::BertForPreTraining teacher_, student_;
+  std::unique_ptr<Tutor> tutor_;
+  std::vector<int64_t> layer_map_;
+  torch::nn::Linear projection_{nullptr};      // H_S -> H_T for the hidden-state loss
+  torch::nn::Sequential ratio_head_{nullptr};  // student_ratio = head: dense, GELU, 1 logit
+};
+
+}  // namespace kd::methods::distill
