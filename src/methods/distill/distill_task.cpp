@@ -7,6 +7,7 @@
 #include "methods/pretrain/pretrain_task.h"
 #include "model/model_dir.h"
 #include "model/safetensors.h"
+#include "train/trainer.h"
 
 namespace kd::methods::distill {
 namespace fs = std::filesystem;
@@ -34,6 +35,9 @@ DistillTask::DistillTask(const DistillConfig& config, int rank, int world) : con
   auto student = make_student(config);
   const auto& t = teacher->config();
   const auto& s = student->config();
+  // The heads (projection, ratio head) take torch's default initialisation: seed it, so that a
+  // run is reproducible (the Trainer re-seeds per rank for dropout and sampling afterwards).
+  torch::manual_seed(train::derive_seed(config.seed, 0xD157));
   distiller_ = std::make_unique<Distiller>(config_, teacher, student);
   data::LoaderOptions lo;
   lo.files = data::expand_globs(config.data.train);

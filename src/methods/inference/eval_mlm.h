@@ -11,7 +11,7 @@
 namespace kd::methods {
 
 struct MlmEvalResult {
-  int64_t instances = 0;        // rows scored (all ranks)
+  int64_t instances = 0;        // rows scored (all ranks; < total only with max_batches)
   int64_t total_instances = 0;  // rows in the files
   int64_t masked = 0;           // masked positions scored
   int64_t correct = 0;          // argmax == original token
@@ -21,8 +21,7 @@ struct MlmEvalResult {
   double perplexity() const;
 };
 
-// `max_batches` per rank (0 = everything the rank owns). Batches are drop-last per rank: the
-// rows left out are counted in total_instances - instances and reported by the caller.
+// `max_batches` per rank (0 = every row: each rank scores a contiguous range of the rows).
 MlmEvalResult evaluate_mlm(model::BertForPreTraining& model, const std::vector<std::string>& globs,
                            int64_t batch_size, int64_t max_batches, dist::Communicator& comm);
 
