@@ -6,6 +6,7 @@
 #include "data/loader_types.h"
 #include "methods/distill/distill_losses.h"
 #include "methods/distill/distiller.h"
+#include "support/distill_fixtures.h"
 
 namespace kd::methods::distill {
 namespace {
@@ -90,6 +91,20 @@ TEST(TutorKdRewards, RatioBceIsMinimalWhereTheStudentMatchesTheTeacher) {
               std::log(2.0), 1e-5);
 }
 
+TEST(TutorKdRewards, SamplingFollowsTheTutorDistribution) {
+  torch::manual_seed(1);
+  const int64_t n = 40000;
+  auto probs = torch::tensor({0.1f, 0.0f, 0.6f, 0.3f}).expand({n, 4}).contiguous();
+  auto s = sample_categorical(probs);
+  auto freq = torch::bincount(s, {}, 4).to(torch::kDouble) / n;
+  EXPECT_EQ(freq[1].item<double>(), 0.0);  // zero probability: never drawn
+  for (int i : {0, 2, 3})  // 4 standard deviations of a binomial at n = 40000 is <= 0.01
+    EXPECT_NEAR(freq[i].item<double>(), probs[0][i].item<double>(), 0.01) << i;
+  // Unnormalised rows sample the same way.
+  auto scaled = sample_categorical(probs * 7.0);
+  EXPECT_NEAR((torch::bincount(scaled, {}, 4).to(torch::kDouble) / n)[2].item<double>(), 0.6, 0.01);
+}
+
 TEST(DistillLayers, UniformMapAndValidation) {
   EXPECT_EQ(resolve_layer_map({}, 2, 4), (std::vector<int64_t>{2, 4}));
   EXPECT_EQ(resolve_layer_map({}, 4, 12), (std::vector<int64_t>{3, 6, 9, 12}));
@@ -125,41 +140,16 @@ TEST(DistillLayers, HiddenAndAttentionLossesCompareMappedLayersOnRealTokens) {
   EXPECT_NEAR(attention_loss(one_head, at, {2}, mask).item<double>(), 0.0, 1e-7);
 }
 
-// A batch of n rows of length t, all tokens real, `masked_per_row` masked positions per row.
-data::PretrainBatch make_batch(int64_t n, int64_t t, int64_t vocab, uint64_t seed) {
-  auto gen = at::detail::createCPUGenerator(seed);
-  data::PretrainBatch b;
-  b.input_ids = torch::randint(5, vocab, {n, t}, gen);
-  b.token_type_ids = torch::zeros({n, t}, torch::kLong);
-  b.attention_mask = torch::ones({n, t}, torch::kLong);
-  b.mlm_labels = torch::full({n, t}, -100, torch::kLong);
-  b.nsp_labels = torch::zeros({n}, torch::kLong);
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j : {1, 4, 6}) {
-      b.mlm_labels[i][j] = b.input_ids[i][j].item<int64_t>();
-      b.input_ids[i][j] = 3;  // the [MASK] of this toy vocabulary
-    }
-  return b;
-}
-
-model::BertConfig tiny(int64_t hidden, int64_t layers) {
-  auto c = model::BertConfig::uniform(40, hidden, layers, 2, 2 * hidden);
-  c.max_position_embeddings = 16;
-  c.hidden_dropout_prob = 0;
-  c.attention_probs_dropout_prob = 0;
-  return c;
-}
-
 TEST(Distiller, DistillationTermsVanishWhenTheStudentIsTheTeacher) {
-  model::BertForPreTraining teacher(tiny(16, 2));
+  model::BertForPreTraining teacher(test::tiny_bert(16, 2));
   teacher->init_weights(3);
-  model::BertForPreTraining student(tiny(16, 2));
+  model::BertForPreTraining student(test::tiny_bert(16, 2));
   {
     torch::NoGradGuard g;
     auto src = teacher->named_parameters();
     for (auto& kv : student->named_parameters()) kv.value().copy_(*src.find(kv.key()));
   }
-  auto batch = make_batch(4, 8, 40, 5);
+  auto batch = test::masked_batch(4, 8, 5);
   DistillConfig c;
   c.distill.method = "kd";
   Distiller kd(c, teacher, student);
@@ -179,7 +169,7 @@ TEST(Distiller, DistillationTermsVanishWhenTheStudentIsTheTeacher) {
   EXPECT_GT(t.parts.at("replaced"), 0.0);
 
   // A different student: the terms are not vacuous.
-  model::BertForPreTraining other(tiny(8, 1));
+  model::BertForPreTraining other(test::tiny_bert(8, 1));
   other->init_weights(11);
   c.distill.method = "kd";
   Distiller kd2(c, teacher, other);
@@ -190,14 +180,14 @@ TEST(Distiller, DistillationTermsVanishWhenTheStudentIsTheTeacher) {
 }
 
 TEST(Distiller, TutorAndStudentGetGradientsOnlyFromTheirOwnLosses) {
-  model::BertForPreTraining teacher(tiny(16, 2));
+  model::BertForPreTraining teacher(test::tiny_bert(16, 2));
   teacher->init_weights(3);
-  model::BertForPreTraining student(tiny(8, 1));
+  model::BertForPreTraining student(test::tiny_bert(8, 1));
   student->init_weights(4);
   DistillConfig c;
   c.weights.logit = c.weights.hidden = c.weights.attention = c.weights.mlm = 0;  // student off
   Distiller d(c, teacher, student);
-  d.step(make_batch(4, 8, 40, 5)).loss.backward();
+  d.step(test::masked_batch(4, 8, 5)).loss.backward();
   for (auto& [name, p] : d.trainable_parameters()) {
     const bool has = p.grad().defined() && p.grad().abs().sum().item<double>() > 0;
     if (name.rfind("student.", 0) == 0) EXPECT_FALSE(has) << name;

@@ -10,34 +10,11 @@
 #include "dist/grad_reducer.h"
 #include "dist/local_communicator.h"
 #include "methods/distill/distiller.h"
+#include "support/distill_fixtures.h"
 #include "train/optimizer.h"
 
 namespace kd::methods::distill {
 namespace {
-
-model::BertConfig tiny(int64_t hidden, int64_t layers) {
-  auto c = model::BertConfig::uniform(40, hidden, layers, 2, 2 * hidden);
-  c.max_position_embeddings = 16;
-  c.hidden_dropout_prob = 0;
-  c.attention_probs_dropout_prob = 0;
-  return c;
-}
-
-data::PretrainBatch make_batch(int64_t n, int64_t t, uint64_t seed) {
-  auto gen = at::detail::createCPUGenerator(seed);
-  data::PretrainBatch b;
-  b.input_ids = torch::randint(5, 40, {n, t}, gen);
-  b.token_type_ids = torch::zeros({n, t}, torch::kLong);
-  b.attention_mask = torch::ones({n, t}, torch::kLong);
-  b.mlm_labels = torch::full({n, t}, -100, torch::kLong);
-  b.nsp_labels = torch::zeros({n}, torch::kLong);
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j : {1, 4, 6}) {
-      b.mlm_labels[i][j] = b.input_ids[i][j].item<int64_t>();
-      b.input_ids[i][j] = 3;
-    }
-  return b;
-}
 
 data::PretrainBatch rows(const data::PretrainBatch& b, int64_t begin, int64_t count) {
   data::PretrainBatch r;
@@ -53,9 +30,9 @@ std::vector<torch::Tensor> train(std::shared_ptr<dist::Communicator> comm,
                                  const std::string& method, const std::string& ratio,
                                  int steps = 3) {
   torch::manual_seed(5);  // heads use torch's default init: same on every rank and reference
-  model::BertForPreTraining teacher(tiny(16, 2));
+  model::BertForPreTraining teacher(test::tiny_bert(16, 2));
   teacher->init_weights(3);
-  model::BertForPreTraining student(tiny(8, 1));
+  model::BertForPreTraining student(test::tiny_bert(8, 1));
   student->init_weights(4);
   DistillConfig c;
   c.distill.method = method;
@@ -72,7 +49,7 @@ std::vector<torch::Tensor> train(std::shared_ptr<dist::Communicator> comm,
   train::OptimizerConfig oc;
   oc.lr = 1e-3;
   train::Optimizer opt(params, oc);
-  const auto full = make_batch(8, 8, 9);
+  const auto full = test::masked_batch(8, 8, 9);
   const int64_t per_rank = 8 / comm->size();
   for (int s = 0; s < steps; ++s) {
     reducer.prepare(true);

@@ -17,6 +17,10 @@ struct PairProbs {
 PairProbs pair_probs(const torch::Tensor& logits, const torch::Tensor& original,
                      const torch::Tensor& replaced);
 
+// One token per row of probs [M, V] (rows need not be normalised), from torch's default
+// generator (so checkpoints restore the sampling stream).
+torch::Tensor sample_categorical(const torch::Tensor& probs);
+
 // R_T(t) = p_T(x_t | X') − p_T(a_t | X'): negative when the teacher prefers the replacement.
 torch::Tensor teacher_reward(const PairProbs& teacher);
 

@@ -1,5 +1,7 @@
 #include "methods/distill/distiller.h"
 
+#include <chrono>
+
 #include "common/check.h"
 #include "common/log.h"
 #include "methods/distill/distill_losses.h"
@@ -13,6 +15,11 @@ torch::ScalarType compute_dtype_for(const std::string& precision) {
   if (precision == "bf16") return torch::kBFloat16;
   if (precision == "fp16") return torch::kHalf;
   return torch::kFloat;
+}
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
 double value(const torch::Tensor& t) {
@@ -133,6 +140,7 @@ DistillStep Distiller::step(const data::PretrainBatch& b) {
   auto pos = (labels != -100).nonzero().reshape(-1);  // flat b*T+t, [M]
   auto x = labels.index_select(0, pos);               // original tokens [M]
   const auto& m = config_.distill.method;
+  times_ = {};
   if (m == "mlm") return step_mlm(b, pos, x);
   if (m == "kd") return step_kd(b, pos, x);
   return step_tutor_kd(b, pos, x);
@@ -140,24 +148,30 @@ DistillStep Distiller::step(const data::PretrainBatch& b) {
 
 DistillStep Distiller::step_mlm(const data::PretrainBatch& b, const torch::Tensor& pos,
                                 const torch::Tensor& x) {
+  const auto t0 = Clock::now();
   auto s = student_->forward(b.input_ids, b.token_type_ids, b.attention_mask, options(pos, true));
   auto mlm = train::cross_entropy_mean(s.mlm_logits, x);
+  times_.student = seconds_since(t0);
   return {mlm, {{"mlm", value(mlm)}, {"student_mlm_acc", accuracy(s.mlm_logits, x)}}};
 }
 
 DistillStep Distiller::step_kd(const data::PretrainBatch& b, const torch::Tensor& pos,
                                const torch::Tensor& x) {
   const auto& w = config_.weights;
+  auto t0 = Clock::now();
   model::BertOutput t;
   {
     torch::NoGradGuard no_grad;
     t = teacher_->forward(b.input_ids, b.token_type_ids, b.attention_mask, options(pos, true));
   }
+  times_.teacher = seconds_since(t0);
+  t0 = Clock::now();
   auto s = student_->forward(b.input_ids, b.token_type_ids, b.attention_mask, options(pos, true));
   auto kd = logit_kd_loss(s.mlm_logits, t.mlm_logits, config_.distill.temperature);
   auto [hidden, attention] = feature_losses(s, t, b.attention_mask);
   auto mlm = w.mlm > 0 ? train::cross_entropy_mean(s.mlm_logits, x) : zero_like_loss(kd);
   auto loss = w.kd * kd + w.hidden * hidden + w.attention * attention + w.mlm * mlm;
+  times_.student = seconds_since(t0);
   return {loss,
           {{"kd", value(kd)},
            {"hidden", value(hidden)},
@@ -174,6 +188,7 @@ DistillStep Distiller::step_tutor_kd(const data::PretrainBatch& b, const torch::
   const bool head_ratio = config_.distill.student_ratio == "head";
 
   // 1. The tutor reads the masked input X^M and proposes a token at every masked position.
+  auto t0 = Clock::now();
   model::BertOutput t_masked;
   const bool need_teacher_masked = tutor_->reads_teacher_states() || w.kl > 0;
   if (need_teacher_masked) {
@@ -184,13 +199,15 @@ DistillStep Distiller::step_tutor_kd(const data::PretrainBatch& b, const torch::
     o.compute_nsp = false;
     t_masked = teacher_->forward(b.input_ids, b.token_type_ids, b.attention_mask, o);
   }
+  times_.teacher = seconds_since(t0);
+  t0 = Clock::now();
   auto tutor_logits = tutor_->logits(b.input_ids, b.token_type_ids, b.attention_mask, pos,
                                      t_masked.sequence_output);
   auto log_pi = torch::log_softmax(tutor_logits, -1);  // [M, V]
   torch::Tensor sampled, rewrite;
   {
     torch::NoGradGuard no_grad;
-    sampled = tc.greedy ? log_pi.argmax(-1) : torch::multinomial(log_pi.exp(), 1).view(-1);
+    sampled = tc.greedy ? log_pi.argmax(-1) : sample_categorical(log_pi.exp());
     rewrite =
         tc.replace_fraction >= 1.0
             ? torch::ones_like(sampled, torch::kBool)
@@ -204,13 +221,17 @@ DistillStep Distiller::step_tutor_kd(const data::PretrainBatch& b, const torch::
   auto current = torch::where(rewrite, sampled, flat_masked.index_select(0, pos));  // c_t [M]
   auto pseudo = flat_masked.clone().index_put_({pos}, current).view_as(b.input_ids);
   auto replaced = current != x;
+  times_.tutor = seconds_since(t0);
 
   // 3. Teacher on X': reward R_T and target ratio r_T.
+  t0 = Clock::now();
   model::BertOutput t;
   {
     torch::NoGradGuard no_grad;
     t = teacher_->forward(pseudo, b.token_type_ids, b.attention_mask, options(pos, true));
   }
+  times_.teacher += seconds_since(t0);
+  t0 = Clock::now();
   auto p_t = pair_probs(t.mlm_logits, x, current);
   auto reward_t = teacher_reward(p_t);
   auto ratio_t = capped_ratio(p_t, replaced);
@@ -243,6 +264,7 @@ DistillStep Distiller::step_tutor_kd(const data::PretrainBatch& b, const torch::
   auto policy = reinforce_loss(log_pi_sampled, reward.index_select(0, idx), tc.mean_baseline);
   auto kl = w.kl > 0 ? kl_to_target(tutor_logits, t_masked.mlm_logits) : zero;
   auto tutor_loss = w.policy * policy + w.kl * kl;
+  times_.student = seconds_since(t0);  // includes the tutor's loss terms (small)
 
   const double m = std::max<int64_t>(1, x.numel());
   return {student_loss + tutor_loss,

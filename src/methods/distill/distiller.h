@@ -22,6 +22,13 @@
 
 namespace kd::methods::distill {
 
+// Wall time of the forward phases of the last step() (seconds; backward is the caller's).
+struct PhaseTimes {
+  double teacher = 0;  // teacher forwards (X^M for the tutor/KL, X' for the rewards)
+  double tutor = 0;    // tutor logits, sampling, building X'
+  double student = 0;  // student forward and every loss term
+};
+
 struct DistillStep {
   torch::Tensor loss;                   // student + tutor loss, for backward
   std::map<std::string, double> parts;  // every term, same keys every step for a config
@@ -45,6 +52,7 @@ class Distiller {
   model::BertForPreTraining& student() { return student_; }
   model::BertForPreTraining& teacher() { return teacher_; }
   const std::string& method() const { return config_.distill.method; }
+  const PhaseTimes& last_times() const { return times_; }
 
  private:
   DistillStep step_mlm(const data::PretrainBatch& b, const torch::Tensor& pos,
@@ -65,6 +73,7 @@ class Distiller {
   std::vector<int64_t> layer_map_;
   torch::nn::Linear projection_{nullptr};      // H_S -> H_T for the hidden-state loss
   torch::nn::Sequential ratio_head_{nullptr};  // student_ratio = head: dense, GELU, 1 logit
+  PhaseTimes times_;
 };
 
 }  // namespace kd::methods::distill
