@@ -105,13 +105,13 @@ struct Progress {
 void write_shards(const std::vector<int>& ids,
                   const std::vector<std::vector<text::CompactInstance>>& lists,
                   const text::InstanceCreator& creator, const std::string& dir, int gzip_level,
-                  Progress& progress) {
+                  unsigned threads, Progress& progress) {
   fs::create_directories(dir);
   const auto& o = creator.options();
   double mb = 0;
   for (size_t k = 0; k < ids.size(); ++k) {
     std::string path = fmt::format("{}/shard_{:05d}.h5", dir, ids[k]);
-    data::ShardWriter w(path, o.max_seq_length, o.max_predictions, gzip_level);
+    data::ShardWriter w(path, o.max_seq_length, o.max_predictions, gzip_level, threads);
     for (const auto& x : lists[k]) w.append(creator.to_instance(x));
     w.close();
     mb += fs::file_size(path) / 1e6;
@@ -316,13 +316,13 @@ int run_pretraining_data(const PretrainingDataOptions& o) {
   Progress wprog{"write", root};
   write_shards(data::owned_shards(train_shards, rank, world),
                data::exchange_to_shards(*comm, std::move(train), train_shards, o.seed), creator,
-               o.out + "/train", o.gzip_level, wprog);
+               o.out + "/train", o.gzip_level, threads, wprog);
   if (n_held > 0) {
     Progress hprog{"write held", root};
     write_shards(
         data::owned_shards(1, rank, world),
         data::exchange_to_shards(*comm, std::move(held), 1, text::mix_seed(o.seed, 0x4E1D)),
-        creator, o.out + "/heldout", o.gzip_level, hprog);
+        creator, o.out + "/heldout", o.gzip_level, threads, hprog);
   }
   comm->barrier();  // every shard is closed before the summary claims the output exists
   const double write_s = seconds_since(t3);

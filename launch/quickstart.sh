@@ -3,9 +3,12 @@
 #   1. installs the Debian packages and builds kdprune (skipped when up to date)
 #   2. builds the default corpus from WordNet + GCIDE and turns it into HDF5 shards
 #      (skipped when runs/quickstart/data exists)
-#   3. pre-trains a small BERT on 2 MPI ranks (configs/quickstart.yaml; resumes if interrupted)
-#   4. prints the summary and asks the model a few fill-mask questions
-# Extra arguments are passed to `kdprune pretrain`, e.g. --set train.steps=100.
+#   3. pre-trains a small BERT, the teacher, on 2 MPI ranks (configs/quickstart.yaml; resumes if
+#      interrupted) and asks it a few fill-mask questions
+#   4. distils it into a smaller student three ways at equal steps (configs/distill-quickstart.yaml):
+#      Tutor-KD, plain KD and MLM-only, each scored on the held-out shard, and prints the comparison
+# Extra arguments are passed to `kdprune pretrain`, e.g. --set train.steps=100; KD_DISTILL_ARGS
+# to every `kdprune distill` (e.g. KD_DISTILL_ARGS="--set train.steps=50").
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -39,3 +42,26 @@ for text in "a dog is a kind of [MASK] ." "the opposite of hot is [MASK] ." "a w
   echo "-- $text"
   "$bin/kdprune" fill-mask --model "$model" --top-k 3 "$text"
 done
+
+echo "== distilling the teacher into a 2 x 128 student: Tutor-KD, plain KD, MLM-only =="
+read -r -a distill_args <<< "${KD_DISTILL_ARGS:-}"
+for method in tutor_kd kd mlm; do
+  echo "-- distill.method=$method"
+  launch/run-local -n "$ranks" -- "$bin/kdprune" distill --config configs/distill-quickstart.yaml \
+    --set teacher.model="$model" --set distill.method="$method" \
+    --set run_dir="$out/distill-$method" "${distill_args[@]}"
+done
+launch/run-local -n "$ranks" -- "$bin/kdprune" eval-mlm --model "$model" --precision bf16 \
+  --data "$out/data/heldout/*.h5" --json "$out/teacher-eval.json" > /dev/null
+/usr/bin/python3 - "$out" <<'PY'
+import json, sys
+out = sys.argv[1]
+teacher = json.load(open(f"{out}/teacher-eval.json"))
+print("\n== distillation on the embedded default (held-out MLM, same masked positions for all) ==")
+print(f"{'model':<22}{'params':>8}{'steps':>7}{'tokens/s':>10}{'MLM acc':>9}{'ppl':>10}")
+print(f"{'teacher (pre-trained)':<22}{'':>8}{'':>7}{'':>10}{teacher['accuracy']:>9.4f}{teacher['perplexity']:>10.1f}")
+for m in ["tutor_kd", "kd", "mlm"]:
+    s = json.load(open(f"{out}/distill-{m}/summary.json"))
+    print(f"{'student, ' + m:<22}{s['student_params']:>8}{s['end_step']:>7}{s['tokens_per_s']:>10.0f}"
+          f"{float(s['heldout_mlm_acc']):>9.4f}{float(s['heldout_ppl']):>10.1f}")
+PY

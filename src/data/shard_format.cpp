@@ -1,9 +1,12 @@
 #include "data/shard_format.h"
 
+#include <algorithm>
 #include <array>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 
+#include "data/chunk_codec.h"
 #include "data/h5_util.h"
 
 namespace kd::data {
@@ -83,6 +86,37 @@ void* field_buffer(InstanceBlock& b, int field, size_t n) {
       b.next_sentence_labels.resize(n);
       return b.next_sentence_labels.data();
   }
+}
+
+// Read-only view of `field` in a block: data pointer and element size in bytes.
+std::pair<const uint8_t*, size_t> field_bytes(const InstanceBlock& b, int field) {
+  switch (field) {
+    case kInputIds:
+      return {reinterpret_cast<const uint8_t*>(b.input_ids.data()), 4};
+    case kInputMask:
+      return {reinterpret_cast<const uint8_t*>(b.input_mask.data()), 1};
+    case kSegmentIds:
+      return {reinterpret_cast<const uint8_t*>(b.segment_ids.data()), 1};
+    case kMaskedPositions:
+      return {reinterpret_cast<const uint8_t*>(b.masked_lm_positions.data()), 4};
+    case kMaskedIds:
+      return {reinterpret_cast<const uint8_t*>(b.masked_lm_ids.data()), 4};
+    default:
+      return {reinterpret_cast<const uint8_t*>(b.next_sentence_labels.data()), 1};
+  }
+}
+
+// Drops the first `rows` rows of every field of a block.
+void drop_rows(InstanceBlock& b, int64_t rows) {
+  auto cut = [](auto& v, size_t n) { v.erase(v.begin(), v.begin() + static_cast<ptrdiff_t>(n)); };
+  const size_t r = static_cast<size_t>(rows);
+  cut(b.input_ids, r * b.seq_len);
+  cut(b.input_mask, r * b.seq_len);
+  cut(b.segment_ids, r * b.seq_len);
+  cut(b.masked_lm_positions, r * b.max_predictions);
+  cut(b.masked_lm_ids, r * b.max_predictions);
+  cut(b.next_sentence_labels, r);
+  b.count -= rows;
 }
 
 size_t field_size(const InstanceBlock& b, int field) {
@@ -243,7 +277,7 @@ InstanceBlock ShardReader::read(int64_t begin, int64_t count) const {
 // ShardWriter
 
 namespace {
-constexpr int64_t kFlushRows = 1024;
+constexpr int64_t kFlushChunks = 16;  // chunks per field compressed together (parallel work)
 }
 
 struct ShardWriter::Handles {
@@ -255,11 +289,13 @@ struct ShardWriter::Handles {
   }
 };
 
-ShardWriter::ShardWriter(const std::string& path, int seq_len, int max_predictions, int gzip_level)
+ShardWriter::ShardWriter(const std::string& path, int seq_len, int max_predictions, int gzip_level,
+                         unsigned compress_threads)
     : path_(path),
       seq_len_(seq_len),
       max_predictions_(max_predictions),
       gzip_level_(gzip_level),
+      threads_(std::max(1u, compress_threads)),
       h_(std::make_unique<Handles>()) {
   h5::silence_errors();
   KD_CHECK(seq_len > 0 && max_predictions > 0 && max_predictions <= seq_len,
@@ -278,14 +314,14 @@ ShardWriter::ShardWriter(const std::string& path, int seq_len, int max_predictio
                           "cannot create shard file '{}'", partial));
   // Chunks of ~256 KiB of int32 rows: large enough for gzip, small enough for HDF5's 1 MiB
   // default chunk cache when readers select row ranges.
-  const hsize_t chunk_rows =
-      std::max<hsize_t>(1, std::min<hsize_t>(1024, (256 * 1024) / (4 * seq_len)));
+  chunk_rows_ = std::max<int64_t>(1, std::min<int64_t>(1024, (256 * 1024) / (4 * seq_len)));
+  const auto chunk_rows = static_cast<hsize_t>(chunk_rows_);
   for (int f = 0; f < kNumFields; ++f) {
     const FieldSpec& spec = kFields[f];
     const hsize_t width = static_cast<hsize_t>(field_width(f, seq_len, max_predictions));
     hsize_t dims[2] = {0, width};
     hsize_t maxdims[2] = {H5S_UNLIMITED, width};
-    hsize_t chunk[2] = {spec.rank == 2 ? chunk_rows : 4096, width};
+    hsize_t chunk[2] = {chunk_rows, width};  // the same rows for every field: see flush()
     h5::Id space(KD_H5(H5Screate_simple(spec.rank, dims, maxdims), "'{}': dataspace for '{}'",
                        partial, spec.name));
     h5::Id dcpl(KD_H5(H5Pcreate(H5P_DATASET_CREATE), "'{}': property list", partial));
@@ -331,44 +367,54 @@ void ShardWriter::append(const Instance& in) {
   push(pending_.masked_lm_ids, in.masked_lm_ids);
   pending_.next_sentence_labels.push_back(in.next_sentence_label);
   ++pending_.count;
-  if (pending_.count >= kFlushRows) flush();
+  if (pending_.count >= kFlushChunks * chunk_rows_) flush(false);
 }
 
-void ShardWriter::flush() {
-  if (pending_.count == 0) return;
+// Writes the pending rows in whole chunks (all of them when `final`, the last chunk zero-padded
+// beyond the dataset's extent). Chunks are encoded as HDF5's shuffle + deflate filters would
+// encode them, on threads_ threads, then stored with H5Dwrite_chunk in order.
+void ShardWriter::flush(bool final) {
+  const int64_t chunks =
+      final ? (pending_.count + chunk_rows_ - 1) / chunk_rows_ : pending_.count / chunk_rows_;
+  if (chunks == 0) return;
+  const int64_t rows = final ? pending_.count : chunks * chunk_rows_;
   const std::string partial = path_ + ".partial";
+  std::vector<std::vector<uint8_t>> encoded(static_cast<size_t>(chunks * kNumFields));
+  run_parallel(encoded.size(), threads_, [&](size_t task) {
+    const int64_t c = static_cast<int64_t>(task) / kNumFields;
+    const int f = static_cast<int>(task % kNumFields);
+    const size_t width = static_cast<size_t>(field_width(f, seq_len_, max_predictions_));
+    const auto [data, elem] = field_bytes(pending_, f);
+    const size_t row_bytes = width * elem, chunk_bytes = chunk_rows_ * row_bytes;
+    const int64_t begin = c * chunk_rows_, n = std::min(chunk_rows_, rows - begin);
+    std::vector<uint8_t> raw(chunk_bytes, 0);  // zero padding past the last row
+    std::memcpy(raw.data(), data + begin * row_bytes, n * row_bytes);
+    encoded[task] = gzip_level_ > 0 ? shuffle_deflate(raw.data(), chunk_bytes, elem, gzip_level_)
+                                    : std::move(raw);
+  });
   for (int f = 0; f < kNumFields; ++f) {
     const FieldSpec& spec = kFields[f];
-    const hsize_t width = static_cast<hsize_t>(field_width(f, seq_len_, max_predictions_));
     const hid_t ds = h_->datasets[f];
-    hsize_t new_dims[2] = {static_cast<hsize_t>(written_ + pending_.count), width};
+    const auto width = static_cast<hsize_t>(field_width(f, seq_len_, max_predictions_));
+    hsize_t new_dims[2] = {static_cast<hsize_t>(written_ + rows), width};
     KD_H5(H5Dset_extent(ds, new_dims), "'{}': cannot extend dataset '{}'", partial, spec.name);
-    h5::Id fspace(KD_H5(H5Dget_space(ds), "'{}': dataspace of '{}'", partial, spec.name));
-    hsize_t start[2] = {static_cast<hsize_t>(written_), 0};
-    hsize_t cnt[2] = {static_cast<hsize_t>(pending_.count), width};
-    KD_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, nullptr, cnt, nullptr),
-          "'{}': selection in '{}'", partial, spec.name);
-    h5::Id mspace(KD_H5(H5Screate_simple(spec.rank, cnt, nullptr), "'{}': memory space", partial));
-    KD_CHECK(field_size(pending_, f) == pending_.count * width, "internal: pending size mismatch");
-    void* buf = field_buffer(pending_, f, field_size(pending_, f));
-    KD_H5(H5Dwrite(ds, mem_type(spec), mspace, fspace, H5P_DEFAULT, buf),
-          "'{}': writing {} rows to '{}' failed (disk full?)", partial, pending_.count, spec.name);
+    for (int64_t c = 0; c < chunks; ++c) {
+      const auto& chunk = encoded[static_cast<size_t>(c * kNumFields + f)];
+      hsize_t offset[2] = {static_cast<hsize_t>(written_ + c * chunk_rows_), 0};
+      KD_H5(H5Dwrite_chunk(ds, H5P_DEFAULT, /*filters applied: all*/ 0, offset, chunk.size(),
+                           chunk.data()),
+            "'{}': writing a chunk of '{}' failed (disk full?)", partial, spec.name);
+    }
   }
-  written_ += pending_.count;
-  pending_.count = 0;
-  pending_.input_ids.clear();
-  pending_.input_mask.clear();
-  pending_.segment_ids.clear();
-  pending_.masked_lm_positions.clear();
-  pending_.masked_lm_ids.clear();
-  pending_.next_sentence_labels.clear();
+  written_ += rows;
+  drop_rows(pending_, rows);
 }
 
 void ShardWriter::close() {
   if (closed_) return;
   KD_CHECK_HINT(size() > 0, "skip empty shards: readers reject files with N = 0",
                 "ShardWriter '{}': close() with no instances appended", path_);
-  flush();
+  flush(true);
   const std::string partial = path_ + ".partial";
   for (int f = 0; f < kNumFields; ++f)
     KD_H5(h_->datasets[f].close(), "'{}': closing dataset '{}'", partial, kFields[f].name);

@@ -61,8 +61,10 @@ class ShardReader {
 
 class ShardWriter {
  public:
-  // Writes to `path + ".partial"`; close() flushes and renames to `path`.
-  ShardWriter(const std::string& path, int seq_len, int max_predictions, int gzip_level = 4);
+  // Writes to `path + ".partial"`; close() flushes and renames to `path`. Chunks are compressed
+  // on `compress_threads` threads (HDF5 calls stay on the calling thread).
+  ShardWriter(const std::string& path, int seq_len, int max_predictions, int gzip_level = 4,
+              unsigned compress_threads = 1);
   ~ShardWriter();  // without close(): removes the partial file
   ShardWriter(const ShardWriter&) = delete;
   ShardWriter& operator=(const ShardWriter&) = delete;
@@ -72,12 +74,14 @@ class ShardWriter {
   int64_t size() const { return written_ + static_cast<int64_t>(pending_.count); }
 
  private:
-  void flush();
+  void flush(bool final);
   struct Handles;
   std::string path_;
   int seq_len_;
   int max_predictions_;
   int gzip_level_;
+  unsigned threads_;
+  int64_t chunk_rows_ = 1;
   int64_t written_ = 0;
   InstanceBlock pending_;
   std::unique_ptr<Handles> h_;

@@ -43,8 +43,8 @@ inline data::Instance make_instance(int64_t global_id, int T, int P, uint64_t sa
 
 // Writes instances [first_id, first_id + n) to `path`.
 inline void write_shard(const std::string& path, int64_t first_id, int64_t n, int T, int P,
-                        int gzip = 1) {
-  data::ShardWriter w(path, T, P, gzip);
+                        int gzip = 1, unsigned threads = 1) {
+  data::ShardWriter w(path, T, P, gzip, threads);
   for (int64_t i = 0; i < n; ++i) w.append(make_instance(first_id + i, T, P));
   w.close();
 }
