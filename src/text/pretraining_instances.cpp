@@ -94,13 +94,19 @@ void InstanceCreator::create(const std::vector<TokenizedDocument>& docs, size_t 
 void InstanceCreator::mask(CompactInstance& inst, Rng& rng) const {
   std::vector<int32_t>& tokens = inst.tokens;
   // Candidate groups: single positions, or whole words ("##" pieces join the previous group).
-  std::vector<std::vector<int32_t>> cand;
+  // Only the last group ever grows, so each group is a contiguous range of `members` (no
+  // allocation per token; the same RNG draws as one vector per group).
+  std::vector<int32_t> members;
+  std::vector<std::pair<uint32_t, uint32_t>> cand;  // (first member, count)
+  members.reserve(tokens.size());
+  cand.reserve(tokens.size());
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (tokens[i] == tok_.cls_id || tokens[i] == tok_.sep_id) continue;
     if (o_.whole_word_mask && !cand.empty() && tok_.is_continuation(tokens[i]))
-      cand.back().push_back(static_cast<int32_t>(i));
+      ++cand.back().second;
     else
-      cand.push_back({static_cast<int32_t>(i)});
+      cand.emplace_back(static_cast<uint32_t>(members.size()), 1u);
+    members.push_back(static_cast<int32_t>(i));
   }
   rng.shuffle(cand);
   const auto num_to_predict = std::min<int64_t>(
@@ -109,13 +115,15 @@ void InstanceCreator::mask(CompactInstance& inst, Rng& rng) const {
   std::vector<std::pair<int32_t, int32_t>> masked;  // (position, original id)
   std::vector<uint8_t> covered(tokens.size(), 0);
   const auto vocab = static_cast<int64_t>(tok_.vocab_size());
-  for (const auto& group : cand) {
+  for (const auto& [first, count] : cand) {
+    const int32_t* group = members.data() + first;
     if (static_cast<int64_t>(masked.size()) >= num_to_predict) break;
-    if (static_cast<int64_t>(masked.size() + group.size()) > num_to_predict) continue;
+    if (static_cast<int64_t>(masked.size() + count) > num_to_predict) continue;
     bool any = false;
-    for (int32_t p : group) any |= covered[p] != 0;
+    for (uint32_t k = 0; k < count; ++k) any |= covered[group[k]] != 0;
     if (any) continue;
-    for (int32_t p : group) {
+    for (uint32_t k = 0; k < count; ++k) {
+      const int32_t p = group[k];
       covered[p] = 1;
       int32_t original = tokens[p];
       int32_t replacement;
