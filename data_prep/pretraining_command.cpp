@@ -112,7 +112,10 @@ void write_shards(const std::vector<int>& ids,
   for (size_t k = 0; k < ids.size(); ++k) {
     std::string path = fmt::format("{}/shard_{:05d}.h5", dir, ids[k]);
     data::ShardWriter w(path, o.max_seq_length, o.max_predictions, gzip_level, threads);
-    for (const auto& x : lists[k]) w.append(creator.to_instance(x));
+    for (const auto& x : lists[k])
+      w.append_unpadded(x.tokens.data(), x.tokens.size(), x.segment_a_end,
+                        x.masked_positions.data(), x.masked_ids.data(), x.masked_positions.size(),
+                        x.random_next ? 1 : 0);
     w.close();
     mb += fs::file_size(path) / 1e6;
     progress(static_cast<double>(k + 1) / ids.size(), mb);

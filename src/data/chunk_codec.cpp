@@ -1,10 +1,12 @@
 #include "data/chunk_codec.h"
 
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include <atomic>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -24,11 +26,21 @@ std::vector<uint8_t> shuffle_deflate(const void* data, size_t bytes, size_t elem
   } else {
     std::memcpy(shuffled.data(), in, bytes);
   }
-  uLongf out_len = compressBound(static_cast<uLong>(bytes));
-  std::vector<uint8_t> out(out_len);
-  const int rc = compress2(out.data(), &out_len, shuffled.data(), static_cast<uLong>(bytes), level);
-  KD_CHECK(rc == Z_OK, "zlib compress2 failed with code {} on a {}-byte chunk", rc, bytes);
-  out.resize(out_len);
+  // libdeflate writes the same zlib format as zlib's compress2 (what HDF5's deflate filter
+  // reads), about twice as fast. One compressor per thread and level, reused.
+  thread_local int cached_level = -1;
+  thread_local std::unique_ptr<libdeflate_compressor, void (*)(libdeflate_compressor*)> c(
+      nullptr, libdeflate_free_compressor);
+  if (cached_level != level) {
+    c.reset(libdeflate_alloc_compressor(level));
+    KD_CHECK(c != nullptr, "libdeflate: cannot create a level-{} compressor", level);
+    cached_level = level;
+  }
+  std::vector<uint8_t> out(libdeflate_zlib_compress_bound(c.get(), bytes));
+  const size_t n_out =
+      libdeflate_zlib_compress(c.get(), shuffled.data(), bytes, out.data(), out.size());
+  KD_CHECK(n_out > 0, "libdeflate: compressing a {}-byte chunk failed", bytes);
+  out.resize(n_out);
   return out;
 }
 

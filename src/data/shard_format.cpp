@@ -370,6 +370,35 @@ void ShardWriter::append(const Instance& in) {
   if (pending_.count >= kFlushChunks * chunk_rows_) flush(false);
 }
 
+void ShardWriter::append_unpadded(const int32_t* tokens, size_t n, size_t segment_a_end,
+                                  const int32_t* positions, const int32_t* ids, size_t npred,
+                                  int8_t next_sentence_label) {
+  KD_CHECK(!closed_, "ShardWriter '{}': append after close()", path_);
+  const size_t T = static_cast<size_t>(seq_len_), P = static_cast<size_t>(max_predictions_);
+  KD_CHECK(n <= T && npred <= P,
+           "ShardWriter '{}': instance {} has {} tokens / {} predictions, more than {} / {}", path_,
+           size(), n, npred, T, P);
+  for (size_t k = 0; k < npred; ++k)
+    KD_CHECK(positions[k] >= 0 && positions[k] < seq_len_,
+             "ShardWriter '{}': instance {} has masked_lm_position {} outside [0, {})", path_,
+             size(), positions[k], seq_len_);
+  auto grow = [](auto& v, size_t by) {
+    v.resize(v.size() + by, 0);
+    return v.data() + v.size() - by;
+  };
+  int32_t* ids_row = grow(pending_.input_ids, T);
+  int8_t* mask_row = grow(pending_.input_mask, T);
+  int8_t* seg_row = grow(pending_.segment_ids, T);
+  std::memcpy(ids_row, tokens, n * sizeof(int32_t));
+  std::memset(mask_row, 1, n);
+  for (size_t i = segment_a_end + 1; i < n; ++i) seg_row[i] = 1;
+  std::memcpy(grow(pending_.masked_lm_positions, P), positions, npred * sizeof(int32_t));
+  std::memcpy(grow(pending_.masked_lm_ids, P), ids, npred * sizeof(int32_t));
+  pending_.next_sentence_labels.push_back(next_sentence_label);
+  ++pending_.count;
+  if (pending_.count >= kFlushChunks * chunk_rows_) flush(false);
+}
+
 // Writes the pending rows in whole chunks (all of them when `final`, the last chunk zero-padded
 // beyond the dataset's extent). Chunks are encoded as HDF5's shuffle + deflate filters would
 // encode them, on threads_ threads, then stored with H5Dwrite_chunk in order.

@@ -70,6 +70,12 @@ class ShardWriter {
   ShardWriter& operator=(const ShardWriter&) = delete;
 
   void append(const Instance& instance);  // validates lengths; buffered
+  // The same row from unpadded parts, without building an Instance: tokens [n <= T] padded
+  // with 0, input_mask 1 on them, segment ids 1 after position `segment_a_end` (the first
+  // [SEP]), masked positions/ids [npred <= P] padded with 0.
+  void append_unpadded(const int32_t* tokens, size_t n, size_t segment_a_end,
+                       const int32_t* positions, const int32_t* ids, size_t npred,
+                       int8_t next_sentence_label);
   void close();
   int64_t size() const { return written_ + static_cast<int64_t>(pending_.count); }
 

@@ -7,7 +7,7 @@
 // max_predictions) are masked: 80% [MASK], 10% kept, 10% a uniformly random vocabulary token;
 // whole-word masking groups "##" pieces with their word.
 //
-// Randomness: one splitmix64-seeded std::mt19937_64 per (seed, dupe round, document), so the
+// Randomness: one splitmix64-seeded xoshiro256** per (seed, dupe round, document), so the
 // output does not depend on the number of threads (Python's random cannot be reproduced here;
 // the distributions are the script's).
 #pragma once
@@ -45,15 +45,35 @@ struct CompactInstance {
   bool random_next = false;
 };
 
-// Python-like helpers on a 64-bit Mersenne twister (implementation-independent, unlike
-// std::uniform_*_distribution).
+// Python-like helpers on xoshiro256** (seeded through splitmix64): one Rng per document and
+// dupe round, so seeding must be cheap (a Mersenne twister's 312-word state made seeding ~7% of
+// the whole run). Implementation-independent, unlike std::uniform_*_distribution.
 struct Rng {
-  std::mt19937_64 gen;
-  explicit Rng(uint64_t seed) : gen(seed) {}
-  double uniform() { return static_cast<double>(gen() >> 11) * (1.0 / 9007199254740992.0); }
+  uint64_t s[4];
+  explicit Rng(uint64_t seed) {
+    for (auto& w : s) {
+      seed += 0x9E3779B97F4A7C15ull;
+      uint64_t z = seed;
+      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+      w = z ^ (z >> 31);
+    }
+  }
+  uint64_t next() {
+    auto rotl = [](uint64_t x, int k) { return (x << k) | (x >> (64 - k)); };
+    const uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+  }
+  double uniform() { return static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0); }
   // Inclusive [lo, hi].
   int64_t randint(int64_t lo, int64_t hi) {
-    return lo + static_cast<int64_t>(gen() % static_cast<uint64_t>(hi - lo + 1));
+    return lo + static_cast<int64_t>(next() % static_cast<uint64_t>(hi - lo + 1));
   }
   template <typename T>
   void shuffle(std::vector<T>& v) {

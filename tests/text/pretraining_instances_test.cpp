@@ -150,3 +150,38 @@ TEST(PretrainingInstances, SameSeedSameShardsThroughHdf5) {
 
 }  // namespace
 }  // namespace kd::text
+
+namespace kd::text {
+namespace {
+
+TEST(PretrainingInstances, UnpaddedAppendWritesTheRowsOfToInstance) {
+  PretrainingOptions o;
+  InstanceCreator c(tok(), o);
+  auto docs = synthetic_docs(3);
+  auto inst = make_all(c, docs, 99);
+  const std::string dir = test::temp_dir("unpadded");
+  {
+    data::ShardWriter a(dir + "/a.h5", o.max_seq_length, o.max_predictions, 1);
+    data::ShardWriter b(dir + "/b.h5", o.max_seq_length, o.max_predictions, 1, 2);
+    for (const auto& x : inst) {
+      a.append(c.to_instance(x));
+      b.append_unpadded(x.tokens.data(), x.tokens.size(), x.segment_a_end,
+                        x.masked_positions.data(), x.masked_ids.data(), x.masked_positions.size(),
+                        x.random_next ? 1 : 0);
+    }
+    a.close();
+    b.close();
+  }
+  data::ShardReader ra(dir + "/a.h5"), rb(dir + "/b.h5");
+  ASSERT_EQ(ra.size(), static_cast<int64_t>(inst.size()));
+  auto x = ra.read(0, ra.size()), y = rb.read(0, rb.size());
+  EXPECT_EQ(x.input_ids, y.input_ids);
+  EXPECT_EQ(x.input_mask, y.input_mask);
+  EXPECT_EQ(x.segment_ids, y.segment_ids);
+  EXPECT_EQ(x.masked_lm_positions, y.masked_lm_positions);
+  EXPECT_EQ(x.masked_lm_ids, y.masked_lm_ids);
+  EXPECT_EQ(x.next_sentence_labels, y.next_sentence_labels);
+}
+
+}  // namespace
+}  // namespace kd::text
