@@ -6,7 +6,8 @@
 #   3. pre-trains a small BERT, the teacher, on 2 MPI ranks (configs/quickstart.yaml; resumes if
 #      interrupted) and asks it a few fill-mask questions
 #   4. distils it into a smaller student three ways at equal steps (configs/distill-quickstart.yaml):
-#      Tutor-KD, plain KD and MLM-only, each scored on the held-out shard, and prints the comparison
+#      Tutor-KD, plain KD and MLM-only, each scored on the held-out shard and the WordNet probes,
+#      and prints the comparison
 # Extra arguments are passed to `kdprune pretrain`, e.g. --set train.steps=100; KD_DISTILL_ARGS
 # to every `kdprune distill` (e.g. KD_DISTILL_ARGS="--set train.steps=50").
 set -euo pipefail
@@ -53,15 +54,17 @@ for method in tutor_kd kd mlm; do
 done
 launch/run-local -n "$ranks" -- "$bin/kdprune" eval-mlm --model "$model" --precision bf16 \
   --data "$out/data/heldout/*.h5" --json "$out/teacher-eval.json" > /dev/null
-/usr/bin/python3 - "$out" <<'PY'
-import json, sys
-out = sys.argv[1]
-teacher = json.load(open(f"{out}/teacher-eval.json"))
-print("\n== distillation on the embedded default (held-out MLM, same masked positions for all) ==")
-print(f"{'model':<22}{'params':>8}{'steps':>7}{'tokens/s':>10}{'MLM acc':>9}{'ppl':>10}")
-print(f"{'teacher (pre-trained)':<22}{'':>8}{'':>7}{'':>10}{teacher['accuracy']:>9.4f}{teacher['perplexity']:>10.1f}")
-for m in ["tutor_kd", "kd", "mlm"]:
-    s = json.load(open(f"{out}/distill-{m}/summary.json"))
-    print(f"{'student, ' + m:<22}{s['student_params']:>8}{s['end_step']:>7}{s['tokens_per_s']:>10.0f}"
-          f"{float(s['heldout_mlm_acc']):>9.4f}{float(s['heldout_ppl']):>10.1f}")
-PY
+echo "== WordNet probes (test split) for the teacher and the students =="
+[ -d "$out/probes/test" ] ||
+  "$bin/kdprune-prep" probes --source wordnet --out "$out/probes" \
+    --vocab data/vocab/bert-base-uncased-vocab.txt > "$out/probes.log"
+probe() {  # probe MODEL_DIR JSON
+  launch/run-local -n "$ranks" -- "$bin/kdprune" eval-probe --model "$1" --precision bf16 \
+    --probes "$out/probes/test" --json "$2" > /dev/null
+}
+probe "$model" "$out/teacher-probe.json"
+for method in tutor_kd kd mlm; do probe "$out/distill-$method/student" "$out/distill-$method/probe.json"; done
+echo
+echo "== distillation on the embedded default (held-out MLM, the same masked positions for all) =="
+/usr/bin/python3 launch/students_table.py "$out/teacher-eval.json" \
+  "$out/distill-tutor_kd" "$out/distill-kd" "$out/distill-mlm"

@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "methods/distill/distill_config.h"
 #include "methods/inference/eval_mlm.h"
+#include "methods/inference/eval_probe.h"
 #include "methods/inference/inference_commands.h"
 #include "methods/pretrain/pretrain_config.h"
 
@@ -23,6 +24,7 @@ struct Registry {
   FillMaskArgs fill_mask;
   InspectArgs inspect;
   EvalMlmArgs eval_mlm;
+  EvalProbeArgs eval_probe;
 };
 Registry& registry() {
   static Registry r;
@@ -75,6 +77,24 @@ void register_commands(CLI::App& app) {
   evm->add_option("--precision", ev.precision, "fp32 | bf16")->capture_default_str();
   evm->add_option("--json", ev.json, "also write the result as JSON to this file");
   registry().commands.emplace_back(evm, [&ev] { return run_eval_mlm(ev); });
+
+  auto& ep = registry().eval_probe;
+  CLI::App* evp = app.add_subcommand(
+      "eval-probe", "LAMA relational probing: P@1, P@k and MRR per relation (MPI ranks share it)");
+  evp->add_option("--model", ep.model, "model directory")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  evp->add_option("--probes", ep.probes, "LAMA JSONL files or directories of them")
+      ->required()
+      ->take_all();
+  evp->add_option("--top-k", ep.top_k, "k of P@k")->capture_default_str();
+  evp->add_option("--batch-size", ep.batch_size, "sentences per forward pass")
+      ->capture_default_str();
+  evp->add_option("--max-per-relation", ep.max_per_relation, "facts per relation; 0 = all")
+      ->capture_default_str();
+  evp->add_option("--precision", ep.precision, "fp32 | bf16")->capture_default_str();
+  evp->add_option("--json", ep.json, "also write the result as JSON to this file");
+  registry().commands.emplace_back(evp, [&ep] { return run_eval_probe(ep); });
 }
 
 int run_selected_command(CLI::App& app) {

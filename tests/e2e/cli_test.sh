@@ -21,10 +21,36 @@ awk -F'\t' 'NF!=2 || $2<0 || $2>1 {exit 1}' "$work/fill.txt" || fail "fill-mask 
 "$kdprune" fill-mask --model "$model" "[MASK] and [MASK]" > "$work/fill2.txt"
 [ "$(grep -c . "$work/fill2.txt")" = 10 ] || fail "two masks should give 2 x 5 lines"
 
+# eval-probe against fill-mask: an object at fill-mask rank r (whole words only: objects must be
+# one WordPiece) scores P@1 = [r = 1], P@k = [r <= k], MRR = 1/r; 2 ranks give the 1-rank numbers.
+sentence="a cat is a kind of [MASK] ."
+"$kdprune" fill-mask --model "$model" --top-k 30 "$sentence" > "$work/top.txt"
+awk -F'\t' '$1 ~ /^[a-z]+$/ {print NR "\t" $1}' "$work/top.txt" | head -2 > "$work/picked.txt"
+[ "$(wc -l < "$work/picked.txt")" = 2 ] || fail "fill-mask gave fewer than 2 whole words in its top 30"
+mkdir -p "$work/probes"
+while IFS=$'\t' read -r rank obj; do
+  printf '{"sub_label":"cat","obj_label":"%s","pred":"rank%s","masked_sentences":["%s"]}\n' "$obj" "$rank" "$sentence"
+done < "$work/picked.txt" > "$work/probes/picked.jsonl"
+"$kdprune" eval-probe --model "$model" --probes "$work/probes" --top-k 3 --json "$work/p1.json" > "$work/probe.txt" 2>&1 ||
+  { cat "$work/probe.txt"; fail "eval-probe failed"; }
+$KD_MPIRUN -np 2 "$kdprune" eval-probe --model "$model" --probes "$work/probes/picked.jsonl" --top-k 3 --json "$work/p2.json" > "$work/probe2.txt" 2>&1 ||
+  { cat "$work/probe2.txt"; fail "2-rank eval-probe failed"; }
+/usr/bin/python3 - "$work/p1.json" "$work/p2.json" <<'PY' || { cat "$work/top.txt" "$work/probe.txt"; fail "eval-probe disagrees with fill-mask"; }
+import json, sys
+a, b = (json.load(open(p))["relations"] for p in sys.argv[1:3])
+assert len(a) == 2, a
+for name, s in a.items():
+    r = int(name[len("rank"):])
+    assert s["facts"] == 1 and s["skipped"] == 0, s
+    assert s["p_at_1"] == (1.0 if r == 1 else 0.0) and s["p_at_k"] == (1.0 if r <= 3 else 0.0), (r, s)
+    assert abs(s["mrr"] - 1.0 / r) < 1e-9, (r, s)
+assert a == b, (a, b)
+PY
+
 set +e
 "$kdprune" fill-mask --model "$model" "no mask here" > /dev/null 2> "$work/nomask.err"; c1=$?
 "$kdprune" pretrain --config configs/missing.yaml > /dev/null 2> "$work/missing.err"; c2=$?
 set -e
 [ "$c1" != 0 ] && grep -q "no \[MASK\]" "$work/nomask.err" || fail "missing [MASK] not reported"
 [ "$c2" != 0 ] && grep -qi "missing.yaml" "$work/missing.err" || fail "missing config not reported"
-pass "pretrain → inspect → fill-mask, and errors"
+pass "pretrain → inspect → fill-mask → eval-probe, and errors"

@@ -1,0 +1,43 @@
+// Relational probing (LAMA): per relation, how often the model ranks the object first at the
+// [MASK] of a cloze sentence (P@1), within the top k (P@k), and the mean reciprocal rank, over
+// the whole vocabulary. Records are split over ranks; sums are all-reduced.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "dist/communicator.h"
+#include "model/bert.h"
+#include "text/lama_reader.h"
+#include "text/wordpiece_tokenizer.h"
+
+namespace kd::methods {
+
+struct ProbeScore {
+  int64_t facts = 0;    // records scored
+  int64_t skipped = 0;  // object not a single WordPiece, or sentence too long
+  double hits1 = 0, hitsk = 0, reciprocal_rank = 0;
+  double p_at_1() const { return facts ? hits1 / facts : 0.0; }
+  double p_at_k() const { return facts ? hitsk / facts : 0.0; }
+  double mrr() const { return facts ? reciprocal_rank / facts : 0.0; }
+};
+
+// Scores `records` grouped by `group_of(record)` (e.g. the relation). Collective over `comm`.
+std::map<std::string, ProbeScore> score_probes(model::BertForPreTraining& model,
+                                               const text::WordPieceTokenizer& tokenizer,
+                                               const std::vector<text::ProbeRecord>& records,
+                                               const std::vector<std::string>& groups, int top_k,
+                                               int64_t batch_size, dist::Communicator& comm);
+
+struct EvalProbeArgs {
+  std::string model;
+  std::vector<std::string> probes;  // JSONL files or directories of them
+  int top_k = 10;
+  int64_t batch_size = 64;
+  int64_t max_per_relation = 0;  // 0 = all
+  std::string precision = "fp32";
+  std::string json;
+};
+int run_eval_probe(const EvalProbeArgs& args);
+
+}  // namespace kd::methods
