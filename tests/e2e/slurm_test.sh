@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Integration test: runs slurm/pretrain.sbatch on a real single-node Slurm started by
+# Integration test: runs slurm/pretrain.sbatch (or --script) on a real single-node Slurm started by
 # scripts/slurm-local.sh, and checks that the job completes and leaves a checkpoint in its run
 # directory.
 #
-#   tests/e2e/slurm_test.sh KDPRUNE_BIN CONFIG [--requeue] [--launcher srun|mpirun] [-- ARGS...]
+#   tests/e2e/slurm_test.sh KDPRUNE_BIN CONFIG [--requeue] [--launcher srun|mpirun]
+#                           [--script pretrain.sbatch|distill.sbatch] [-- ARGS...]
 #
 #   --requeue    also exercise checkpoint-and-requeue: once the job has written its first
 #                checkpoint, send SIGUSR1 to the batch shell (what Slurm does before the time
@@ -12,7 +13,8 @@
 #                enough to still be training after its first checkpoint: pass ARGS such as
 #                `-- --set train.max_steps=200` if the config alone is too short.
 #   --launcher   srun (default) or mpirun inside the allocation (KD_LAUNCHER of slurm/common.sh)
-#   ARGS         extra arguments for `kdprune pretrain`
+#   --script     the sbatch script under slurm/ (default pretrain.sbatch)
+#   ARGS         extra arguments for the kdprune command
 #
 # Environment: KD_SLURM_TEST_TIMEOUT (seconds per job, default 600), KD_SLURM_TEST_KEEP=1 (keep
 # the work directory and a Slurm this test started), KD_SLURM_DIR (see scripts/slurm-local.sh).
@@ -28,16 +30,18 @@ fail() {
 }
 say() { echo "slurm_test: $*"; }
 
-[ $# -ge 2 ] || fail "usage: $0 KDPRUNE_BIN CONFIG [--requeue] [--launcher srun|mpirun] [-- ARGS...]"
+[ $# -ge 2 ] || fail "usage: $0 KDPRUNE_BIN CONFIG [--requeue] [--launcher srun|mpirun] [--script NAME] [-- ARGS...]"
 BIN=$1
 CONFIG=$2
 shift 2
 REQUEUE=0
 LAUNCHER=srun
+SCRIPT=pretrain.sbatch
 while [ $# -gt 0 ]; do
   case "$1" in
     --requeue) REQUEUE=1; shift ;;
     --launcher) LAUNCHER=${2:?--launcher needs srun or mpirun}; shift 2 ;;
+    --script) SCRIPT=${2:?--script needs a file name under slurm/}; shift 2 ;;
     --) shift; break ;;
     *) fail "unknown argument '$1'" ;;
   esac
@@ -141,9 +145,9 @@ sb_args=(--parsable --job-name=kd-slurm-test --output="$WORK/job-%j.out" --time=
   --nodes=1 --ntasks-per-node=2 --cpus-per-task=1)
 # Two ranks on a one-CPU machine: let Slurm place two tasks on one CPU.
 [ "$(nproc)" -ge 2 ] || sb_args+=(--overcommit)
-say "submitting slurm/pretrain.sbatch (launcher $LAUNCHER) with $BIN, config $CONFIG ${EXTRA[*]}"
+say "submitting slurm/$SCRIPT (launcher $LAUNCHER) with $BIN, config $CONFIG ${EXTRA[*]}"
 JOB=$(cd "$WORK" && KD_ROOT=$ROOT KD_BIN=$BIN RUN_ROOT=$WORK/runs CONFIG=$CONFIG \
-  KD_LAUNCHER=$LAUNCHER sbatch "${sb_args[@]}" "$ROOT/slurm/pretrain.sbatch" "${EXTRA[@]}") ||
+  KD_LAUNCHER=$LAUNCHER sbatch "${sb_args[@]}" "$ROOT/slurm/$SCRIPT" "${EXTRA[@]}") ||
   fail "sbatch failed"
 JOB=${JOB%%;*}
 LOG=$WORK/job-$JOB.out
