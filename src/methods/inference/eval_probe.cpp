@@ -13,6 +13,43 @@
 namespace kd::methods {
 namespace fs = std::filesystem;
 
+std::optional<ProbeItem> make_probe_item(const text::WordPieceTokenizer& tok,
+                                         const text::ProbeRecord& record, int64_t max_len) {
+  const auto object = tok.encode(record.obj_label);
+  ProbeItem item;
+  item.ids.push_back(tok.cls_id);
+  for (int32_t id : tok.encode(record.masked_sentences.front())) item.ids.push_back(id);
+  item.ids.push_back(tok.sep_id);
+  item.mask_at = std::find(item.ids.begin(), item.ids.end(), tok.mask_id) - item.ids.begin();
+  if (object.size() != 1 || item.mask_at == static_cast<int64_t>(item.ids.size()) ||
+      static_cast<int64_t>(item.ids.size()) > max_len)
+    return std::nullopt;
+  item.object = object.front();
+  return item;
+}
+
+ProbeBatch make_probe_batch(const std::vector<ProbeItem>& items, size_t b0, size_t b1) {
+  size_t len = 0;
+  for (size_t i = b0; i < b1; ++i) len = std::max(len, items[i].ids.size());
+  const auto rows = static_cast<int64_t>(b1 - b0);
+  ProbeBatch b;
+  b.ids = torch::zeros({rows, static_cast<int64_t>(len)}, torch::kLong);
+  b.attention_mask = torch::zeros_like(b.ids);
+  std::vector<int64_t> positions, objects;
+  for (size_t i = b0; i < b1; ++i) {
+    const auto row = static_cast<int64_t>(i - b0);
+    const auto& it = items[i];
+    const auto n = static_cast<int64_t>(it.ids.size());
+    b.ids[row].narrow(0, 0, n).copy_(torch::tensor(it.ids, torch::kLong));
+    b.attention_mask[row].narrow(0, 0, n).fill_(1);
+    positions.push_back(row * static_cast<int64_t>(len) + it.mask_at);
+    objects.push_back(it.object);
+  }
+  b.positions = torch::tensor(positions, torch::kLong);
+  b.objects = torch::tensor(objects, torch::kLong);
+  return b;
+}
+
 std::map<std::string, ProbeScore> score_probes(model::BertForPreTraining& model,
                                                const text::WordPieceTokenizer& tok,
                                                const std::vector<text::ProbeRecord>& records,
@@ -31,26 +68,17 @@ std::map<std::string, ProbeScore> score_probes(model::BertForPreTraining& model,
 
   const size_t n = records.size();
   const size_t begin = n * comm.rank() / comm.size(), end = n * (comm.rank() + 1) / comm.size();
-  struct Item {
-    std::vector<int64_t> ids;
-    int64_t mask_at;
-    int64_t object;
-    size_t group;
-  };
-  std::vector<Item> items;
+  std::vector<ProbeItem> items;
+  std::vector<size_t> item_group;
   for (size_t r = begin; r < end; ++r) {
     const size_t g = index.at(groups[r]);
-    const auto object = tok.encode(records[r].obj_label);
-    std::vector<int64_t> ids{tok.cls_id};
-    for (int32_t id : tok.encode(records[r].masked_sentences.front())) ids.push_back(id);
-    ids.push_back(tok.sep_id);
-    const auto mask_at = std::find(ids.begin(), ids.end(), tok.mask_id) - ids.begin();
-    if (object.size() != 1 || mask_at == static_cast<int64_t>(ids.size()) ||
-        static_cast<int64_t>(ids.size()) > max_len) {
+    auto item = make_probe_item(tok, records[r], max_len);
+    if (!item) {
       sums[g * 5 + 1] += 1;
       continue;
     }
-    items.push_back({std::move(ids), mask_at, object.front(), g});
+    items.push_back(std::move(*item));
+    item_group.push_back(g);
   }
 
   const bool was_training = model->is_training();
@@ -59,34 +87,20 @@ std::map<std::string, ProbeScore> score_probes(model::BertForPreTraining& model,
   const auto device = model->parameters().front().device();
   for (size_t b0 = 0; b0 < items.size(); b0 += static_cast<size_t>(batch_size)) {
     const size_t b1 = std::min(items.size(), b0 + static_cast<size_t>(batch_size));
-    size_t len = 0;
-    for (size_t i = b0; i < b1; ++i) len = std::max(len, items[i].ids.size());
-    const auto rows = static_cast<int64_t>(b1 - b0);
-    auto ids = torch::zeros({rows, static_cast<int64_t>(len)}, torch::kLong);
-    auto mask = torch::zeros_like(ids);
-    std::vector<int64_t> positions, objects;
-    for (size_t i = b0; i < b1; ++i) {
-      const auto row = static_cast<int64_t>(i - b0);
-      const auto& it = items[i];
-      ids[row]
-          .narrow(0, 0, static_cast<int64_t>(it.ids.size()))
-          .copy_(torch::tensor(it.ids, torch::kLong));
-      mask[row].narrow(0, 0, static_cast<int64_t>(it.ids.size())).fill_(1);
-      positions.push_back(row * static_cast<int64_t>(len) + it.mask_at);
-      objects.push_back(it.object);
-    }
+    auto batch = make_probe_batch(items, b0, b1);
     model::ForwardOptions o;
-    o.mlm_positions = torch::tensor(positions, torch::kLong).to(device);
+    o.mlm_positions = batch.positions.to(device);
     o.compute_nsp = false;
-    auto logits =
-        model->forward(ids.to(device), torch::zeros_like(ids).to(device), mask.to(device), o)
-            .mlm_logits;  // [rows, V]
-    auto target = logits.gather(1, torch::tensor(objects, torch::kLong).to(device).view({-1, 1}));
+    auto logits = model
+                      ->forward(batch.ids.to(device), torch::zeros_like(batch.ids).to(device),
+                                batch.attention_mask.to(device), o)
+                      .mlm_logits;  // [rows, V]
+    auto target = logits.gather(1, batch.objects.to(device).view({-1, 1}));
     auto rank = (logits > target).sum(1).to(torch::kCPU) + 1;  // 1 = ranked first
     auto rank_a = rank.accessor<int64_t, 1>();
     for (size_t i = b0; i < b1; ++i) {
       const int64_t r = rank_a[static_cast<int64_t>(i - b0)];
-      double* s = &sums[items[i].group * 5];
+      double* s = &sums[item_group[i] * 5];
       s[0] += 1;
       s[2] += r == 1;
       s[3] += r <= top_k;

@@ -3,6 +3,7 @@
 // the whole vocabulary. Records are split over ranks; sums are all-reduced.
 #pragma once
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,23 @@ struct ProbeScore {
   double p_at_k() const { return facts ? hitsk / facts : 0.0; }
   double mrr() const { return facts ? reciprocal_rank / facts : 0.0; }
 };
+
+// One cloze sentence ready for the model: [CLS] tokens [SEP], where the [MASK] is, the object.
+struct ProbeItem {
+  std::vector<int64_t> ids;
+  int64_t mask_at = 0;
+  int64_t object = 0;
+};
+// Nothing when the object is not a single WordPiece, the sentence has no [MASK] or is longer
+// than max_len.
+std::optional<ProbeItem> make_probe_item(const text::WordPieceTokenizer& tokenizer,
+                                         const text::ProbeRecord& record, int64_t max_len);
+// Items [begin, end) padded into one batch: ids/attention mask [n, T], flat [MASK] positions
+// (row * T + t) and objects [n].
+struct ProbeBatch {
+  torch::Tensor ids, attention_mask, positions, objects;
+};
+ProbeBatch make_probe_batch(const std::vector<ProbeItem>& items, size_t begin, size_t end);
 
 // Scores `records` grouped by `group_of(record)` (e.g. the relation). Collective over `comm`.
 std::map<std::string, ProbeScore> score_probes(model::BertForPreTraining& model,
