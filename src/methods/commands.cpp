@@ -9,6 +9,7 @@
 #include "methods/inference/eval_probe.h"
 #include "methods/inference/inference_commands.h"
 #include "methods/pretrain/pretrain_config.h"
+#include "methods/relmask/relmask_config.h"
 
 namespace kd::methods {
 namespace {
@@ -48,6 +49,9 @@ void register_commands(CLI::App& app) {
   add_training(app, "distill",
                "distil a teacher into a student (Tutor-KD, plain KD or MLM-only baseline)",
                run_distill);
+  add_training(app, "relmask",
+               "LAMP: per-relation pruning masks over a frozen model (relations over rank groups)",
+               run_relmask);
 
   auto& fm = registry().fill_mask;
   CLI::App* fill = app.add_subcommand("fill-mask", "predict the [MASK] tokens of a text");

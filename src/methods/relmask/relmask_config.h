@@ -1,0 +1,65 @@
+// `kdprune relmask` configuration: LAMP relation masks over a frozen model, one mask set per
+// relation, relations trained concurrently by groups of ranks.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "methods/relmask/relation_masks.h"
+#include "train/train_config.h"
+
+namespace kd::methods {
+
+struct RelmaskModelSection {
+  std::string dir;  // model directory (frozen)
+  template <class V>
+  void visit(V& v) {
+    v("dir", dir, "model directory (Hugging Face layout), frozen");
+  }
+};
+
+struct ProbeSection {
+  std::string dir;                     // train/ dev/ test/ of `kdprune-prep probes`
+  std::vector<std::string> relations;  // empty = every relation in train/
+  int64_t batch_size = 32;
+  int top_k = 10;
+  template <class V>
+  void visit(V& v) {
+    v("dir", dir, "probe sets: DIR/{train,dev,test}/<relation>.jsonl (kdprune-prep probes)");
+    v("relations", relations, "relations to train (empty: every train/<relation>.jsonl)");
+    v("batch_size", batch_size, "facts per step and rank");
+    v("top_k", top_k, "k of P@k");
+  }
+};
+
+struct MaskSection : relmask::MaskOptions {
+  bool save_logits = false;  // hard masks are always saved (bit-packed)
+  template <class V>
+  void visit(V& v) {
+    v("kind", kind, "deterministic (straight-through) | stochastic (relaxed Bernoulli)");
+    v("prior", prior, "constant | normal");
+    v("init", init, "constant value or normal mean of the mask logits (0: 50% sparsity)");
+    v("init_std", init_std);
+    v("temperature", temperature, "tau of the stochastic mask");
+    v("threshold", threshold, "hard mask: sigmoid(G) > threshold");
+    v("first_layer", first_layer, "l_b, 0-based");
+    v("last_layer", last_layer, "l_t, inclusive; -1 = last");
+    v("save_logits", save_logits, "also save the real-valued mask logits");
+  }
+};
+
+struct RelmaskConfig : train::JobConfig {
+  RelmaskModelSection model;
+  ProbeSection probes;
+  MaskSection masks;
+  template <class V>
+  void visit(V& v) {
+    train::JobConfig::visit(v);
+    v("model", model);
+    v("probes", probes);
+    v("masks", masks);
+  }
+};
+
+int run_relmask(const std::string& config_path, const std::vector<std::string>& overrides);
+
+}  // namespace kd::methods

@@ -1,0 +1,212 @@
+// `kdprune relmask`: for every relation, LAMP masks trained on its train facts (MLM cross-entropy
+// at the [MASK], θ frozen, own Adam, warm-up then decay, clipping), then P@1/P@k/MRR on dev and
+// test with the mask and, for comparison, the full model on test. Groups of ranks train shares
+// of the relations (relation_split.h); a finished relation's result file makes a re-run skip it.
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+#include "common/config_io.h"
+#include "common/file_io.h"
+#include "common/log.h"
+#include "methods/inference/eval_probe.h"
+#include "methods/job_setup.h"
+#include "methods/relmask/relation_split.h"
+#include "methods/relmask/relmask_config.h"
+#include "model/model_dir.h"
+#include "text/lama_reader.h"
+#include "text/pretraining_instances.h"
+#include "train/trainer.h"
+
+namespace kd::methods {
+namespace fs = std::filesystem;
+namespace {
+
+std::vector<text::ProbeRecord> read_split(const std::string& dir, const std::string& split,
+                                          const std::string& relation) {
+  const std::string path = fmt::format("{}/{}/{}.jsonl", dir, split, relation);
+  KD_CHECK_HINT(fs::exists(path), "make probe sets with `kdprune-prep probes --out DIR`",
+                "probes.dir: {} does not exist", path);
+  std::vector<text::ProbeRecord> out;
+  auto report = text::read_lama_jsonl(path, text::LamaSource::kAuto, nullptr, out);
+  KD_CHECK(report.error.empty(), "{}: {}", path, report.error);
+  return out;
+}
+
+std::vector<std::string> relation_names(const RelmaskConfig& c) {
+  if (!c.probes.relations.empty()) return c.probes.relations;
+  std::vector<std::string> out;
+  const fs::path train = fs::path(c.probes.dir) / "train";
+  KD_CHECK_HINT(fs::is_directory(train), "set probes.dir to the output of kdprune-prep probes",
+                "probes.dir: {} is not a directory", train.string());
+  for (const auto& e : fs::directory_iterator(train)) {
+    const std::string name = e.path().filename().string();
+    if (e.path().extension() == ".jsonl" && name.find(".heldout_template") == std::string::npos)
+      out.push_back(e.path().stem().string());
+  }
+  std::sort(out.begin(), out.end());
+  KD_CHECK(!out.empty(), "probes.dir: no <relation>.jsonl in {}", train.string());
+  return out;
+}
+
+nlohmann::json score_json(const ProbeScore& s) {
+  return {{"facts", s.facts}, {"p_at_1", s.p_at_1()}, {"p_at_k", s.p_at_k()}, {"mrr", s.mrr()}};
+}
+
+ProbeScore score_one(model::BertForPreTraining& m, const text::WordPieceTokenizer& tok,
+                     const std::vector<text::ProbeRecord>& records, const RelmaskConfig& c,
+                     dist::Communicator& comm) {
+  std::vector<std::string> groups(records.size(), "r");
+  auto scores = score_probes(m, tok, records, groups, c.probes.top_k, 64, comm);
+  return scores.empty() ? ProbeScore{} : scores.begin()->second;
+}
+
+// Trains one relation's masks on `comm` (its group) and returns its result.
+nlohmann::json train_relation(model::BertForPreTraining& m, const text::WordPieceTokenizer& tok,
+                              const RelmaskConfig& c, const std::string& relation,
+                              dist::Communicator& comm, const std::string& mask_path) {
+  const auto train_records = read_split(c.probes.dir, "train", relation);
+  std::vector<ProbeItem> items;
+  for (const auto& r : train_records)
+    if (auto it = make_probe_item(tok, r, m->config().max_position_embeddings))
+      items.push_back(std::move(*it));
+  KD_CHECK(!items.empty(), "relation {}: no usable training fact (single-token objects)", relation);
+  const uint64_t seed = train::derive_seed(c.seed, std::hash<std::string>{}(relation));
+  relmask::RelationMasks masks(m, c.masks, seed);
+  masks.attach(m);
+  masks.set_training(true);
+  train::NamedTensors named;
+  for (size_t i = 0; i < masks.logits().size(); ++i)
+    named.emplace_back(masks.names()[i], masks.logits()[i]);
+  train::Optimizer opt(named, c.train.optimizer);
+  text::Rng order(text::mix_seed(seed, 0x0D));
+  std::vector<size_t> perm(items.size());
+  std::iota(perm.begin(), perm.end(), 0);
+  order.shuffle(perm);
+  const auto B = static_cast<size_t>(c.probes.batch_size);
+  const auto device = m->parameters().front().device();
+  double last_loss = 0;
+  for (int64_t step = 0; step < c.train.steps; ++step) {
+    std::vector<ProbeItem> batch_items;  // this rank's share of the group's batch
+    for (size_t k = 0; k < B; ++k) {
+      const size_t global = (static_cast<size_t>(step) * comm.size() + comm.rank()) * B + k;
+      batch_items.push_back(items[perm[global % perm.size()]]);
+    }
+    auto b = make_probe_batch(batch_items, 0, batch_items.size());
+    model::ForwardOptions o;
+    o.mlm_positions = b.positions.to(device);
+    o.compute_nsp = false;
+    auto logits = m->forward(b.ids.to(device), torch::zeros_like(b.ids).to(device),
+                             b.attention_mask.to(device), o)
+                      .mlm_logits;
+    auto loss = torch::nn::functional::cross_entropy(logits, b.objects.to(device));
+    loss.backward();
+    for (auto& g : masks.logits()) {  // data-parallel inside the group: average the gradients
+      auto grad = g.mutable_grad();
+      comm.allreduce(grad);
+      grad.div_(comm.size());
+    }
+    train::clip_grad_norm(named, c.train.clip_norm);
+    opt.step(train::learning_rate(c.train.schedule, c.train.optimizer.lr, step, c.train.steps));
+    opt.zero_grad();
+    last_loss = comm.allreduce_scalar(loss.item<double>(), dist::ReduceOp::Sum) / comm.size();
+  }
+  masks.set_training(false);
+  nlohmann::json r = {
+      {"relation", relation},         {"train_facts", items.size()},
+      {"steps", c.train.steps},       {"last_loss", last_loss},
+      {"sparsity", masks.sparsity()}, {"sparsity_per_matrix", nlohmann::json::object()}};
+  const auto per = masks.sparsity_per_matrix();
+  for (size_t i = 0; i < per.size(); ++i) r["sparsity_per_matrix"][masks.names()[i]] = per[i];
+  r["dev"] = score_json(score_one(m, tok, read_split(c.probes.dir, "dev", relation), c, comm));
+  const auto test = read_split(c.probes.dir, "test", relation);
+  r["test"] = score_json(score_one(m, tok, test, c, comm));
+  if (comm.is_root()) masks.save(mask_path, c.masks.save_logits);
+  relmask::RelationMasks::detach(m);
+  r["test_full_model"] = score_json(score_one(m, tok, test, c, comm));
+  return r;
+}
+
+}  // namespace
+
+int run_relmask(const std::string& config_path, const std::vector<std::string>& overrides) {
+  auto config = config::load<RelmaskConfig>(config_path, overrides);
+  JobContext ctx = setup_job(config, config::to_yaml(config), "relmask");
+  auto& comm = *ctx.comm;
+  KD_CHECK_HINT(!config.model.dir.empty(), "set model.dir to a model directory",
+                "model.dir is empty");
+  KD_CHECK(config.probes.batch_size >= 1, "probes.batch_size must be >= 1");
+  auto m = model::load_model_dir(config.model.dir);  // eval mode: no dropout
+  for (auto& p : m->parameters()) p.set_requires_grad(false);
+  if (config.train.precision == "bf16") m->set_compute_dtype(torch::kBFloat16);
+  if (config.device == "cuda") m->to(torch::kCUDA);
+  auto tok = text::WordPieceTokenizer::from_vocab_file(
+      (fs::path(config.model.dir) / "vocab.txt").string());
+
+  const auto relations = relation_names(config);
+  std::vector<int64_t> triples;
+  for (const auto& r : relations)
+    triples.push_back(static_cast<int64_t>(read_split(config.probes.dir, "train", r).size()));
+  const auto split = relmask::split_relations(triples, comm.size());
+  const int group = split.group_of_rank(comm.rank());
+  auto group_comm = comm.split(group, comm.rank());
+  log_info("relmask", "{} relation(s) over {} group(s) of ranks; layers {}..{}, {} masks",
+           relations.size(), split.groups, config.masks.first_layer, config.masks.last_layer,
+           config.masks.kind);
+
+  const fs::path out = fs::path(config.run_dir);
+  fs::create_directories(out / "masks");
+  fs::create_directories(out / "relations");
+  std::string mine;  // this group's results (group root only), one JSON per line
+  for (size_t r : split.relations_of(group)) {
+    const auto& name = relations[r];
+    const auto result_path = (out / "relations" / (name + ".json")).string();
+    nlohmann::json result;
+    if (fs::exists(result_path)) {
+      result = nlohmann::json::parse(read_file(result_path));
+      log_all("relmask", "{}: done in an earlier run, kept", name);
+    } else {
+      log_all("relmask", "{}: training on {} facts with {} rank(s)", name, triples[r],
+              group_comm->size());
+      result = train_relation(m, tok, config, name, *group_comm,
+                              (out / "masks" / (name + ".safetensors")).string());
+      if (group_comm->is_root()) write_file_atomic(result_path, result.dump(1) + "\n");
+    }
+    if (group_comm->is_root()) mine += result.dump() + "\n";
+  }
+  auto all = comm.gather_strings(mine, 0);
+  if (comm.is_root()) {
+    nlohmann::json report = nlohmann::json::array();
+    for (const auto& part : all) {
+      std::istringstream lines(part);
+      for (std::string l; std::getline(lines, l);)
+        if (!l.empty()) report.push_back(nlohmann::json::parse(l));
+    }
+    std::sort(report.begin(), report.end(),
+              [](const auto& a, const auto& b) { return a["relation"] < b["relation"]; });
+    write_file_atomic((out / "relmask_report.json").string(), report.dump(1) + "\n");
+    std::printf("\n== relmask: test P@1 with the relation's mask vs the full model ==\n");
+    std::printf("%-14s %8s %9s %9s %9s %9s\n", "relation", "facts", "sparsity", "mask P@1",
+                "full P@1", "dev P@1");
+    double mask_sum = 0, full_sum = 0;
+    for (const auto& r : report) {
+      std::printf("%-14s %8lld %9.3f %9.4f %9.4f %9.4f\n", r["relation"].get<std::string>().c_str(),
+                  (long long)r["test"]["facts"].get<int64_t>(), r["sparsity"].get<double>(),
+                  r["test"]["p_at_1"].get<double>(), r["test_full_model"]["p_at_1"].get<double>(),
+                  r["dev"]["p_at_1"].get<double>());
+      mask_sum += r["test"]["p_at_1"].get<double>();
+      full_sum += r["test_full_model"]["p_at_1"].get<double>();
+    }
+    const double n = std::max<size_t>(1, report.size());
+    std::printf("%-14s %8s %9s %9.4f %9.4f\n", "average", "", "", mask_sum / n, full_sum / n);
+    std::printf("masks: %s/masks/<relation>.safetensors · report: %s/relmask_report.json\n",
+                config.run_dir.c_str(), config.run_dir.c_str());
+  }
+  comm.barrier();
+  return 0;
+}
+
+}  // namespace kd::methods

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# `kdprune relmask` end to end on a tiny teacher and hand-made probe sets: 3 relations on 1 rank
+# and on 2 ranks (W < R: each relation trained by one rank, so the reports must be identical),
+# 1 relation on 2 ranks (W > R: a data-parallel group), mask files, and a re-run that keeps the
+# finished relations.
+source "$(dirname "$0")/common.sh"
+kdprune="$1"; data="$2"; work="$3"
+rm -rf "$work"; mkdir -p "$work"
+cd "$KD_SOURCE_DIR"
+"$kdprune" pretrain --config configs/test-tiny.yaml --set "data.train=[\"$data/train/*.h5\"]" \
+  --set train.steps=3 --set run_dir="$work/teacher" > "$work/teacher.log" 2>&1 || fail "teacher"
+model="$work/teacher/checkpoints/step_00000003/model"
+probes="$work/probes"
+for split in train dev test; do
+  mkdir -p "$probes/$split"
+  for rel in IsA PartOf Antonym; do
+    for subj in dog cat cow horse bird fish tree rock water fire; do
+      printf '{"sub_label":"%s","obj_label":"animal","pred":"%s","masked_sentences":["%s %s [MASK] ."]}\n' \
+        "$subj" "$rel" "$subj" "$rel"
+    done > "$probes/$split/$rel.jsonl"
+  done
+done
+args=(--config configs/relmask-quickstart.yaml --set model.dir="$model" --set probes.dir="$probes"
+      --set masks.first_layer=1 --set train.steps=4 --set train.schedule.warmup_steps=1 --set probes.batch_size=4)
+"$kdprune" relmask "${args[@]}" --set run_dir="$work/one" > "$work/one.log" 2>&1 || { cat "$work/one.log"; fail "1-rank relmask"; }
+$KD_MPIRUN -np 2 "$kdprune" relmask "${args[@]}" --set run_dir="$work/two" > "$work/two.log" 2>&1 || { cat "$work/two.log"; fail "2-rank relmask"; }
+/usr/bin/python3 - "$work" <<'PY' || fail "relmask reports"
+import json, sys
+w = sys.argv[1]
+one, two = (json.load(open(f"{w}/{d}/relmask_report.json")) for d in ("one", "two"))
+assert [r["relation"] for r in one] == ["Antonym", "IsA", "PartOf"], one
+assert one == two, "1 rank and 2 ranks (one relation per rank) must agree"
+for r in one:
+    assert 0.2 < r["sparsity"] < 0.8 and r["test"]["facts"] == 10 and r["test_full_model"]["facts"] == 10, r
+    assert len(r["sparsity_per_matrix"]) == 6  # layer 1 of 2: 6 linears
+PY
+for rel in IsA PartOf Antonym; do [ -s "$work/two/masks/$rel.safetensors" ] || fail "no mask file for $rel"; done
+$KD_MPIRUN -np 2 "$kdprune" relmask "${args[@]}" --set run_dir="$work/two" > "$work/again.log" 2>&1 || fail "re-run"
+[ "$(grep -c "done in an earlier run" "$work/again.log")" = 3 ] || fail "re-run did not keep the finished relations"
+$KD_MPIRUN -np 2 "$kdprune" relmask "${args[@]}" --set "probes.relations=[IsA]" --set run_dir="$work/group" > "$work/group.log" 2>&1 ||
+  { cat "$work/group.log"; fail "W > R relmask"; }
+grep -q "IsA: training on 10 facts with 2 rank(s)" "$work/group.log" || fail "W > R: no 2-rank group"
+pass "relmask: 1 vs 2 ranks, W > R group, mask files, resume by relation"
