@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `kdprune relmask` end to end on a tiny teacher and hand-made probe sets: 3 relations on 1 rank
 # and on 2 ranks (W < R: each relation trained by one rank, so the reports must be identical),
-# 1 relation on 2 ranks (W > R: a data-parallel group), mask files, and a re-run that keeps the
-# finished relations.
+# 1 relation on 2 ranks (W > R: a data-parallel group), mask files, the specialisation matrix
+# (consistent with the per-relation results), and a re-run that keeps the finished relations.
 source "$(dirname "$0")/common.sh"
 kdprune="$1"; data="$2"; work="$3"
 rm -rf "$work"; mkdir -p "$work"
@@ -11,12 +11,16 @@ cd "$KD_SOURCE_DIR"
   --set train.steps=3 --set run_dir="$work/teacher" > "$work/teacher.log" 2>&1 || fail "teacher"
 model="$work/teacher/checkpoints/step_00000003/model"
 probes="$work/probes"
-for split in train dev test; do
-  mkdir -p "$probes/$split"
-  for rel in IsA PartOf Antonym; do
+# Objects the tiny teacher already predicts (its top whole word for "dog <rel> [MASK] ."), so
+# that P@1 is not 0 everywhere and the consistency checks below compare real numbers.
+for rel in IsA PartOf Antonym; do
+  obj=$("$kdprune" fill-mask --model "$model" --top-k 30 "dog $rel [MASK] ." | awk -F'\t' '$1 ~ /^[a-z]+$/ {print $1; exit}')
+  [ -n "$obj" ] || fail "fill-mask gave no whole word for $rel"
+  for split in train dev test; do
+    mkdir -p "$probes/$split"
     for subj in dog cat cow horse bird fish tree rock water fire; do
-      printf '{"sub_label":"%s","obj_label":"animal","pred":"%s","masked_sentences":["%s %s [MASK] ."]}\n' \
-        "$subj" "$rel" "$subj" "$rel"
+      printf '{"sub_label":"%s","obj_label":"%s","pred":"%s","masked_sentences":["%s %s [MASK] ."]}\n' \
+        "$subj" "$obj" "$rel" "$subj" "$rel"
     done > "$probes/$split/$rel.jsonl"
   done
 done
@@ -33,6 +37,14 @@ assert one == two, "1 rank and 2 ranks (one relation per rank) must agree"
 for r in one:
     assert 0.2 < r["sparsity"] < 0.8 and r["test"]["facts"] == 10 and r["test_full_model"]["facts"] == 10, r
     assert len(r["sparsity_per_matrix"]) == 6  # layer 1 of 2: 6 linears
+# specialisation: same on 1 and 2 ranks; its diagonal and full-model row agree with the report
+s1, s2 = (json.load(open(f"{w}/{d}/specialisation.json")) for d in ("one", "two"))
+assert s1 == s2, (s1, s2)
+assert s1["relations"] == ["Antonym", "IsA", "PartOf"]
+assert sum(s1["full_model"]) > 0, s1  # not vacuous: the teacher gets some facts right
+for i, r in enumerate(one):
+    assert abs(s1["p_at_1"][i][i] - r["test"]["p_at_1"]) < 1e-12, (i, s1, r)
+    assert abs(s1["full_model"][i] - r["test_full_model"]["p_at_1"]) < 1e-12, (i, s1, r)
 PY
 for rel in IsA PartOf Antonym; do [ -s "$work/two/masks/$rel.safetensors" ] || fail "no mask file for $rel"; done
 $KD_MPIRUN -np 2 "$kdprune" relmask "${args[@]}" --set run_dir="$work/two" > "$work/again.log" 2>&1 || fail "re-run"

@@ -22,12 +22,15 @@ struct ProbeSection {
   std::vector<std::string> relations;  // empty = every relation in train/
   int64_t batch_size = 32;
   int top_k = 10;
+  int64_t specialisation_facts = 500;  // test facts per cell of the specialisation matrix; 0 = off
   template <class V>
   void visit(V& v) {
     v("dir", dir, "probe sets: DIR/{train,dev,test}/<relation>.jsonl (kdprune-prep probes)");
     v("relations", relations, "relations to train (empty: every train/<relation>.jsonl)");
     v("batch_size", batch_size, "facts per step and rank");
     v("top_k", top_k, "k of P@k");
+    v("specialisation_facts", specialisation_facts,
+      "test facts per (mask, relation) cell of the specialisation matrix; 0 = skip it");
   }
 };
 

@@ -16,6 +16,7 @@
 #include "methods/job_setup.h"
 #include "methods/relmask/relation_split.h"
 #include "methods/relmask/relmask_config.h"
+#include "methods/relmask/specialisation.h"
 #include "model/model_dir.h"
 #include "text/lama_reader.h"
 #include "text/pretraining_instances.h"
@@ -178,6 +179,23 @@ int run_relmask(const std::string& config_path, const std::vector<std::string>& 
     if (group_comm->is_root()) mine += result.dump() + "\n";
   }
   auto all = comm.gather_strings(mine, 0);
+  comm.barrier();  // every mask file is written
+
+  // Specialisation: every mask on every relation's test facts (a sample of them per cell).
+  nlohmann::json special;
+  if (config.probes.specialisation_facts > 0 && relations.size() > 1) {
+    std::vector<std::string> files;
+    std::vector<std::vector<text::ProbeRecord>> tests;
+    for (const auto& name : relations) {
+      files.push_back((out / "masks" / (name + ".safetensors")).string());
+      auto t = read_split(config.probes.dir, "test", name);
+      if (static_cast<int64_t>(t.size()) > config.probes.specialisation_facts)
+        t.resize(static_cast<size_t>(config.probes.specialisation_facts));
+      tests.push_back(std::move(t));
+    }
+    special = relmask::specialisation_matrix(m, tok, config.masks, relations, files, tests,
+                                             config.probes.top_k, comm);
+  }
   if (comm.is_root()) {
     nlohmann::json report = nlohmann::json::array();
     for (const auto& part : all) {
@@ -202,6 +220,25 @@ int run_relmask(const std::string& config_path, const std::vector<std::string>& 
     }
     const double n = std::max<size_t>(1, report.size());
     std::printf("%-14s %8s %9s %9.4f %9.4f\n", "average", "", "", mask_sum / n, full_sum / n);
+    if (!special.is_null()) {
+      write_file_atomic((out / "specialisation.json").string(), special.dump(1) + "\n");
+      std::printf(
+          "\n== specialisation: P@1 of relation i's mask (rows) on relation j (columns), "
+          "first %lld test facts ==\n%-14s",
+          (long long)config.probes.specialisation_facts, "mask \\ facts");
+      for (const auto& name : relations) std::printf(" %9.9s", name.c_str());
+      std::printf("\n");
+      for (size_t i = 0; i < relations.size(); ++i) {
+        std::printf("%-14s", relations[i].c_str());
+        for (double v : special["p_at_1"][i]) std::printf(" %9.4f", v);
+        std::printf("\n");
+      }
+      std::printf("%-14s", "full model");
+      for (double v : special["full_model"]) std::printf(" %9.4f", v);
+      std::printf("\nown mask (diagonal) %.4f · shifted masks %.4f · full model %.4f\n",
+                  special["diagonal_mean"].get<double>(), special["shifted_mean"].get<double>(),
+                  special["full_model_mean"].get<double>());
+    }
     std::printf("masks: %s/masks/<relation>.safetensors · report: %s/relmask_report.json\n",
                 config.run_dir.c_str(), config.run_dir.c_str());
   }

@@ -1,0 +1,28 @@
+// LAMP's specialisation report: every relation's mask applied to every relation's test facts.
+// Cell (i, j) = P@1 of θ ⊙ M_i on relation j; the diagonal is each relation with its own mask,
+// "shifted" averages the cells (i, i + k mod R) over i and k = 1..R−1 (the paper's shifted-mask
+// average), and the full model's P@1 per relation is the reference.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "dist/communicator.h"
+#include "methods/relmask/relation_masks.h"
+#include "text/lama_reader.h"
+#include "text/wordpiece_tokenizer.h"
+
+namespace kd::methods::relmask {
+
+// Cells are shared over the ranks of `comm` (each rank loads the masks it needs); the result is
+// complete on rank 0. `mask_files[i]` is relation i's mask file; `tests[j]` its test facts.
+nlohmann::json specialisation_matrix(model::BertForPreTraining& model,
+                                     const text::WordPieceTokenizer& tokenizer,
+                                     const MaskOptions& options,
+                                     const std::vector<std::string>& relations,
+                                     const std::vector<std::string>& mask_files,
+                                     const std::vector<std::vector<text::ProbeRecord>>& tests,
+                                     int top_k, dist::Communicator& comm);
+
+}  // namespace kd::methods::relmask
