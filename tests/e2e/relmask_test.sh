@@ -41,7 +41,11 @@ for r in one:
 s1, s2 = (json.load(open(f"{w}/{d}/specialisation.json")) for d in ("one", "two"))
 assert s1 == s2, (s1, s2)
 assert s1["relations"] == ["Antonym", "IsA", "PartOf"]
-assert sum(s1["full_model"]) > 0, s1  # not vacuous: the teacher gets some facts right
+assert sum(s1["full_model"]) > 0, s1
+comb = s1["combined"]
+assert set(comb) == {"union", "intersection", "frequency"}, comb
+assert comb["union"]["sparsity"] <= comb["frequency"]["sparsity"] <= comb["intersection"]["sparsity"], comb
+assert all(len(c["p_at_1"]) == 3 for c in comb.values())  # not vacuous: the teacher gets some facts right
 for i, r in enumerate(one):
     assert abs(s1["p_at_1"][i][i] - r["test"]["p_at_1"]) < 1e-12, (i, s1, r)
     assert abs(s1["full_model"][i] - r["test_full_model"]["p_at_1"]) < 1e-12, (i, s1, r)

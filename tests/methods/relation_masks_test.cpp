@@ -7,6 +7,7 @@
 
 #include "common/check.h"
 #include "methods/relmask/relation_masks.h"
+#include "methods/relmask/specialisation.h"
 #include "support/distill_fixtures.h"
 #include "support/test_support.h"
 
@@ -115,6 +116,21 @@ TEST(RelationMasks, TwoRelationsShareOneModel) {
   a.attach(m);
   EXPECT_TRUE(torch::equal(mlm_logits(m, ids), ya));
   EXPECT_GT((ya - yb).abs().max().item<double>(), 1e-3);
+}
+
+TEST(RelationMasks, CombinationsOfMasks) {
+  auto a = torch::tensor({true, true, false, false, true});
+  auto b = torch::tensor({true, false, true, false, false});
+  auto c = torch::tensor({true, false, false, false, false});
+  EXPECT_TRUE(torch::equal(combine_masks({a, b, c}, {1, 1, 1}, "union"),
+                           torch::tensor({true, true, true, false, true})));
+  EXPECT_TRUE(torch::equal(combine_masks({a, b, c}, {1, 1, 1}, "intersection"),
+                           torch::tensor({true, false, false, false, false})));
+  // Frequency-weighted: a carries 3 of 5 votes, so a's entries win; b alone (1 of 5) does not.
+  EXPECT_TRUE(torch::equal(combine_masks({a, b, c}, {3, 1, 1}, "frequency"), a));
+  EXPECT_TRUE(torch::equal(combine_masks({a, b, c}, {1, 1, 1}, "frequency"),
+                           torch::tensor({true, false, false, false, false})));
+  EXPECT_THROW(combine_masks({a}, {1}, "xor"), Error);
 }
 
 TEST(RelationMasks, BitPackedMasksRoundTrip) {

@@ -195,6 +195,10 @@ int run_relmask(const std::string& config_path, const std::vector<std::string>& 
     }
     special = relmask::specialisation_matrix(m, tok, config.masks, relations, files, tests,
                                              config.probes.top_k, comm);
+    std::vector<double> weights;  // frequency-weighted combination: by training facts
+    for (auto t : triples) weights.push_back(static_cast<double>(t));
+    special["combined"] = relmask::combined_mask_report(m, tok, config.masks, files, weights, tests,
+                                                        config.probes.top_k, comm);
   }
   if (comm.is_root()) {
     nlohmann::json report = nlohmann::json::array();
@@ -238,6 +242,12 @@ int run_relmask(const std::string& config_path, const std::vector<std::string>& 
       std::printf("\nown mask (diagonal) %.4f · shifted masks %.4f · full model %.4f\n",
                   special["diagonal_mean"].get<double>(), special["shifted_mean"].get<double>(),
                   special["full_model_mean"].get<double>());
+      for (const auto& [how, r] : special["combined"].items()) {
+        std::printf("%-14s", how.c_str());
+        for (double v : r["p_at_1"]) std::printf(" %9.4f", v);
+        std::printf("   mean %.4f, sparsity %.3f\n", r["mean"].get<double>(),
+                    r["sparsity"].get<double>());
+      }
     }
     std::printf("masks: %s/masks/<relation>.safetensors · report: %s/relmask_report.json\n",
                 config.run_dir.c_str(), config.run_dir.c_str());

@@ -1,5 +1,6 @@
 #include "methods/relmask/specialisation.h"
 
+#include "common/check.h"
 #include "dist/local_communicator.h"
 #include "methods/inference/eval_probe.h"
 
@@ -52,6 +53,86 @@ nlohmann::json specialisation_matrix(model::BertForPreTraining& model,
   out["diagonal_mean"] = diagonal;
   out["shifted_mean"] = R > 1 ? shifted : 0.0;
   out["full_model_mean"] = full;
+  return out;
+}
+
+}  // namespace kd::methods::relmask
+
+namespace kd::methods::relmask {
+
+torch::Tensor combine_masks(const std::vector<torch::Tensor>& masks,
+                            const std::vector<double>& weights, const std::string& how) {
+  KD_CHECK(!masks.empty() && masks.size() == weights.size(), "combine_masks: {} masks, {} weights",
+           masks.size(), weights.size());
+  if (how == "union" || how == "intersection") {
+    auto out = masks.front().clone();
+    for (size_t i = 1; i < masks.size(); ++i)
+      out = how == "union" ? out.logical_or(masks[i]) : out.logical_and(masks[i]);
+    return out;
+  }
+  KD_CHECK(how == "frequency", "mask combination must be union, intersection or frequency");
+  double total = 0;
+  auto vote = torch::zeros(masks.front().sizes(), torch::kDouble);
+  for (size_t i = 0; i < masks.size(); ++i) {
+    vote += masks[i].to(torch::kDouble) * weights[i];
+    total += weights[i];
+  }
+  return vote >= 0.5 * total;
+}
+
+nlohmann::json combined_mask_report(model::BertForPreTraining& model,
+                                    const text::WordPieceTokenizer& tok, const MaskOptions& options,
+                                    const std::vector<std::string>& mask_files,
+                                    const std::vector<double>& weights,
+                                    const std::vector<std::vector<text::ProbeRecord>>& tests,
+                                    int top_k, dist::Communicator& comm) {
+  std::vector<RelationMasks> all;
+  for (const auto& f : mask_files) {
+    all.emplace_back(model, options, 0);
+    all.back().load(f);
+  }
+  const std::vector<std::string> kinds = {"union", "intersection", "frequency"};
+  auto cells =
+      torch::zeros({static_cast<int64_t>(kinds.size()), static_cast<int64_t>(tests.size()) + 1},
+                   torch::kFloat64);  // last column: sparsity
+  dist::LocalCommunicator local;
+  for (size_t k = 0; k < kinds.size(); ++k) {
+    if (static_cast<int>(k % comm.size()) != comm.rank()) continue;
+    RelationMasks combined(model, options, 0);
+    double zeros = 0, total = 0;
+    for (size_t i = 0; i < combined.logits().size(); ++i) {
+      std::vector<torch::Tensor> parts;
+      for (const auto& m : all) parts.push_back(m.hard_mask(i));
+      auto keep = combine_masks(parts, weights, kinds[k]);
+      torch::NoGradGuard no_grad;
+      auto& g = combined.logits()[i];
+      g.copy_(torch::where(keep, torch::full_like(g, 10.0), torch::full_like(g, -10.0)));
+      zeros += static_cast<double>(keep.numel()) - keep.sum().item<double>();
+      total += static_cast<double>(keep.numel());
+    }
+    combined.attach(model);
+    combined.set_training(false);
+    for (size_t j = 0; j < tests.size(); ++j) {
+      std::vector<std::string> groups(tests[j].size(), "r");
+      auto s = score_probes(model, tok, tests[j], groups, top_k, 64, local);
+      cells[k][j] = s.empty() ? 0.0 : s.begin()->second.p_at_1();
+    }
+    cells[k][static_cast<int64_t>(tests.size())] = zeros / std::max(1.0, total);
+    RelationMasks::detach(model);
+  }
+  comm.allreduce(cells);
+  nlohmann::json out = nlohmann::json::object();
+  for (size_t k = 0; k < kinds.size(); ++k) {
+    std::vector<double> row;
+    double mean = 0;
+    for (size_t j = 0; j < tests.size(); ++j) {
+      row.push_back(cells[k][j].item<double>());
+      mean += row.back() / static_cast<double>(tests.size());
+    }
+    out[kinds[k]] = {{"p_at_1", row},
+                     {"mean", mean},
+                     {"sparsity", cells[k][static_cast<int64_t>(tests.size())].item<double>()}};
+  }
   return out;
 }
 

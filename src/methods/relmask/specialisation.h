@@ -26,3 +26,23 @@ nlohmann::json specialisation_matrix(model::BertForPreTraining& model,
                                      int top_k, dist::Communicator& comm);
 
 }  // namespace kd::methods::relmask
+
+namespace kd::methods::relmask {
+
+// Combines the hard masks of several relations into one (for multi-relation use): "union"
+// keeps an entry kept by any relation, "intersection" one kept by all, "frequency" one whose
+// kept-vote weighted by `weights` (e.g. training facts per relation) is at least half.
+torch::Tensor combine_masks(const std::vector<torch::Tensor>& masks,
+                            const std::vector<double>& weights, const std::string& how);
+
+// Each combination of all relations' masks evaluated on every relation's test facts (rank 0
+// holds the result): {"union": {"p_at_1": [...], "mean": x, "sparsity": s}, ...}.
+nlohmann::json combined_mask_report(model::BertForPreTraining& model,
+                                    const text::WordPieceTokenizer& tokenizer,
+                                    const MaskOptions& options,
+                                    const std::vector<std::string>& mask_files,
+                                    const std::vector<double>& weights,
+                                    const std::vector<std::vector<text::ProbeRecord>>& tests,
+                                    int top_k, dist::Communicator& comm);
+
+}  // namespace kd::methods::relmask
