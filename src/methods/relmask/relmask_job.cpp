@@ -114,6 +114,9 @@ nlohmann::json train_relation(model::BertForPreTraining& m, const text::WordPiec
     opt.step(train::learning_rate(c.train.schedule, c.train.optimizer.lr, step, c.train.steps));
     opt.zero_grad();
     last_loss = comm.allreduce_scalar(loss.item<double>(), dist::ReduceOp::Sum) / comm.size();
+    if (comm.is_root() && ((step + 1) % c.train.log_every == 0 || step + 1 == c.train.steps))
+      log_all("relmask", "{}: step {}/{} loss {:.4f}", relation, step + 1, c.train.steps,
+              last_loss);
   }
   masks.set_training(false);
   nlohmann::json r = {
