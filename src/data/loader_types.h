@@ -19,6 +19,12 @@ struct PretrainBatch {
   int64_t num_masked = 0;        // entries of mlm_labels != -100
 };
 
+// Moves every tensor of a batch to `device` (non-blocking copies for CUDA).
+inline void move_batch_to(PretrainBatch& b, const torch::Device& device) {
+  for (auto* t : {&b.input_ids, &b.token_type_ids, &b.attention_mask, &b.mlm_labels, &b.nsp_labels})
+    *t = t->to(device, /*non_blocking=*/true);
+}
+
 struct LoaderOptions {
   std::vector<std::string> files;  // shard paths (globs are expanded again, see expand_globs)
   int64_t batch_size = 0;          // per rank

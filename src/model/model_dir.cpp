@@ -74,6 +74,17 @@ std::string head_group(const std::string& name) {
 
 }  // namespace
 
+void load_weights_into(const std::string& dir, BertForPreTraining& model) {
+  auto loaded = load_model_dir(dir);
+  torch::NoGradGuard no_grad;
+  auto src = loaded->named_parameters();
+  for (auto& item : model->named_parameters()) {
+    auto* t = src.find(item.key());
+    KD_CHECK(t != nullptr, "checkpoint model {} lacks parameter {}", dir, item.key());
+    item.value().copy_(*t);
+  }
+}
+
 BertConfig load_config(const std::string& dir) {
   const fs::path path = fs::path(dir) / "config.json";
   std::ifstream in(path);

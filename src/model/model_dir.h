@@ -23,6 +23,10 @@ void save_model_dir(const std::string& dir, BertForPreTraining& model,
 // from_pretrained); call train() before training.
 BertForPreTraining load_model_dir(const std::string& dir);
 
+// Copies DIR's weights into `model` (same parameter names and shapes; checkpoint resume).
+// A parameter missing from DIR is an error naming it.
+void load_weights_into(const std::string& dir, BertForPreTraining& model);
+
 // Reads only DIR/config.json.
 BertConfig load_config(const std::string& dir);
 

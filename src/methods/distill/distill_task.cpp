@@ -39,12 +39,7 @@ DistillTask::DistillTask(const DistillConfig& config, int rank, int world) : con
   // run is reproducible (the Trainer re-seeds per rank for dropout and sampling afterwards).
   torch::manual_seed(train::derive_seed(config.seed, 0xD157));
   distiller_ = std::make_unique<Distiller>(config_, teacher, student);
-  data::LoaderOptions lo;
-  lo.files = data::expand_globs(config.data.train);
-  lo.batch_size = config.data.batch_size;
-  lo.seed = config.seed;
-  lo.prefetch = config.data.prefetch;
-  loader_ = std::make_unique<data::PretrainLoader>(lo, rank, world);
+  loader_ = make_train_loader(config.data, config.seed, rank, world);
   KD_CHECK(loader_->seq_len() <= s.max_position_embeddings &&
                loader_->seq_len() <= t.max_position_embeddings,
            "shards have sequences of {} tokens but the student takes {} and the teacher {}",
@@ -56,7 +51,7 @@ DistillTask::DistillTask(const DistillConfig& config, int rank, int world) : con
            "heads {:.2f}M · {} shard file(s)",
            config.distill.method, t.num_hidden_layers, t.hidden_size, t.num_parameters() / 1e6,
            s.num_hidden_layers, s.hidden_size, s.num_parameters() / 1e6, extra / 1e6,
-           lo.files.size());
+           loader_->files().size());
 }
 
 train::NamedTensors DistillTask::trainable_parameters() {
@@ -66,10 +61,7 @@ train::NamedTensors DistillTask::trainable_parameters() {
 train::MicroStepResult DistillTask::micro_step() {
   auto batch = loader_->next();
   KD_CHECK(batch.has_value(), "data loader ended unexpectedly");
-  if (config_.device == "cuda")
-    for (auto* t : {&batch->input_ids, &batch->token_type_ids, &batch->attention_mask,
-                    &batch->mlm_labels, &batch->nsp_labels})
-      *t = t->to(torch::kCUDA, /*non_blocking=*/true);
+  if (config_.device == "cuda") data::move_batch_to(*batch, torch::kCUDA);
   auto step = distiller_->step(*batch);
   train::MicroStepResult r;
   r.loss = step.loss;
@@ -93,14 +85,7 @@ void DistillTask::save_model(const std::string& dir) {
 }
 
 void DistillTask::load_model(const std::string& dir) {
-  auto loaded = model::load_model_dir(dir);
-  torch::NoGradGuard no_grad;
-  auto src = loaded->named_parameters();
-  for (auto& item : distiller_->student()->named_parameters()) {
-    auto* t = src.find(item.key());
-    KD_CHECK(t != nullptr, "checkpoint model {} lacks parameter {}", dir, item.key());
-    item.value().copy_(*t);
-  }
+  model::load_weights_into(dir, distiller_->student());
   if (!distiller_->module_state().empty())
     distiller_->load_module_state(model::load_safetensors(modules_path(dir)));
 }

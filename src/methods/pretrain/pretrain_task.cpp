@@ -29,6 +29,16 @@ model::BertConfig model_config_from(const ModelSection& m) {
   return c;
 }
 
+std::unique_ptr<data::PretrainLoader> make_train_loader(const DataSection& data, uint64_t seed,
+                                                        int rank, int world) {
+  data::LoaderOptions lo;
+  lo.files = data::expand_globs(data.train);
+  lo.batch_size = data.batch_size;
+  lo.seed = seed;
+  lo.prefetch = data.prefetch;
+  return std::make_unique<data::PretrainLoader>(lo, rank, world);
+}
+
 MlmNspLoss mlm_nsp_loss(model::BertForPreTraining& model, const data::PretrainBatch& batch,
                         bool with_nsp) {
   auto labels = batch.mlm_labels.reshape(-1);               // [B*T]
@@ -71,19 +81,14 @@ PretrainTask::PretrainTask(const PretrainConfig& config, int rank, int world) : 
   if (config.device == "cuda") model_->to(torch::kCUDA);
   model_->train();
 
-  data::LoaderOptions lo;
-  lo.files = data::expand_globs(config.data.train);
-  lo.batch_size = config.data.batch_size;
-  lo.seed = config.seed;
-  lo.prefetch = config.data.prefetch;
-  loader_ = std::make_unique<data::PretrainLoader>(lo, rank, world);
+  loader_ = make_train_loader(config.data, config.seed, rank, world);
   const auto& mc = model_->config();
   log_info("pretrain",
            "model: L={} H={} A={} F={} V={} · {:.2f}M parameters · {} shard file(s), "
            "{} batches/epoch/rank",
            mc.num_hidden_layers, mc.hidden_size, mc.layers.empty() ? 0 : mc.layers[0].num_heads,
            mc.layers.empty() ? 0 : mc.layers[0].intermediate_size, mc.vocab_size,
-           mc.num_parameters() / 1e6, lo.files.size(), loader_->batches_per_epoch());
+           mc.num_parameters() / 1e6, loader_->files().size(), loader_->batches_per_epoch());
 }
 
 train::NamedTensors PretrainTask::trainable_parameters() {
@@ -95,11 +100,7 @@ train::NamedTensors PretrainTask::trainable_parameters() {
 train::MicroStepResult PretrainTask::micro_step() {
   auto batch = loader_->next();
   KD_CHECK(batch.has_value(), "data loader ended unexpectedly");
-  if (config_.device == "cuda") {
-    for (auto* t : {&batch->input_ids, &batch->token_type_ids, &batch->attention_mask,
-                    &batch->mlm_labels, &batch->nsp_labels})
-      *t = t->to(torch::kCUDA, /*non_blocking=*/true);
-  }
+  if (config_.device == "cuda") data::move_batch_to(*batch, torch::kCUDA);
   auto l = mlm_nsp_loss(model_, *batch);
   train::MicroStepResult r;
   r.loss = l.total;
@@ -123,14 +124,7 @@ void PretrainTask::save_model(const std::string& dir) {
 }
 
 void PretrainTask::load_model(const std::string& dir) {
-  auto loaded = model::load_model_dir(dir);
-  torch::NoGradGuard no_grad;
-  auto src = loaded->named_parameters();
-  for (auto& item : model_->named_parameters()) {
-    auto* t = src.find(item.key());
-    KD_CHECK(t != nullptr, "checkpoint model {} lacks parameter {}", dir, item.key());
-    item.value().copy_(*t);
-  }
+  model::load_weights_into(dir, model_);
 }
 
 }  // namespace kd::methods

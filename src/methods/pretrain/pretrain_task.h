@@ -19,6 +19,10 @@ struct MlmNspLoss {
 MlmNspLoss mlm_nsp_loss(model::BertForPreTraining& model, const data::PretrainBatch& batch,
                         bool with_nsp = true);
 
+// The training loader a data section describes, for one rank of `world`.
+std::unique_ptr<data::PretrainLoader> make_train_loader(const DataSection& data, uint64_t seed,
+                                                        int rank, int world);
+
 // Builds the model config from the model section (vocab size = lines of the vocab file).
 model::BertConfig model_config_from(const ModelSection& m);
 
