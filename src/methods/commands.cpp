@@ -9,6 +9,7 @@
 #include "methods/inference/eval_probe.h"
 #include "methods/inference/inference_commands.h"
 #include "methods/pretrain/pretrain_config.h"
+#include "methods/prompt/prompt_config.h"
 #include "methods/relmask/relmask_config.h"
 
 namespace kd::methods {
@@ -52,6 +53,8 @@ void register_commands(CLI::App& app) {
   add_training(app, "relmask",
                "LAMP: per-relation pruning masks over a frozen model (relations over rank groups)",
                run_relmask);
+  add_training(app, "prompt", "soft prompts and prompt ensembles per relation over a frozen model",
+               run_prompt);
 
   auto& fm = registry().fill_mask;
   CLI::App* fill = app.add_subcommand("fill-mask", "predict the [MASK] tokens of a text");
@@ -98,6 +101,10 @@ void register_commands(CLI::App& app) {
       ->capture_default_str();
   evp->add_option("--precision", ep.precision, "fp32 | bf16")->capture_default_str();
   evp->add_option("--json", ep.json, "also write the result as JSON to this file");
+  evp->add_option("--masks", ep.masks,
+                  "LAMP masks (relmask run_dir/masks): adds a mask P@1 column per relation");
+  evp->add_option("--prompts", ep.prompts,
+                  "soft prompts (prompt run_dir/prompts): adds prompt and ensemble P@1 columns");
   registry().commands.emplace_back(evp, [&ep] { return run_eval_probe(ep); });
 }
 

@@ -7,23 +7,7 @@ source "$(dirname "$0")/common.sh"
 kdprune="$1"; data="$2"; work="$3"
 rm -rf "$work"; mkdir -p "$work"
 cd "$KD_SOURCE_DIR"
-"$kdprune" pretrain --config configs/test-tiny.yaml --set "data.train=[\"$data/train/*.h5\"]" \
-  --set train.steps=3 --set run_dir="$work/teacher" > "$work/teacher.log" 2>&1 || fail "teacher"
-model="$work/teacher/checkpoints/step_00000003/model"
-probes="$work/probes"
-# Objects the tiny teacher already predicts (its top whole word for "dog <rel> [MASK] ."), so
-# that P@1 is not 0 everywhere and the consistency checks below compare real numbers.
-for rel in IsA PartOf Antonym; do
-  obj=$("$kdprune" fill-mask --model "$model" --top-k 30 "dog $rel [MASK] ." | awk -F'\t' '$1 ~ /^[a-z]+$/ {print $1; exit}')
-  [ -n "$obj" ] || fail "fill-mask gave no whole word for $rel"
-  for split in train dev test; do
-    mkdir -p "$probes/$split"
-    for subj in dog cat cow horse bird fish tree rock water fire; do
-      printf '{"sub_label":"%s","obj_label":"%s","pred":"%s","masked_sentences":["%s %s [MASK] ."]}\n' \
-        "$subj" "$obj" "$rel" "$subj" "$rel"
-    done > "$probes/$split/$rel.jsonl"
-  done
-done
+make_probe_fixture "$kdprune" "$data" "$work"
 args=(--config configs/relmask-quickstart.yaml --set model.dir="$model" --set probes.dir="$probes"
       --set masks.first_layer=1 --set train.steps=4 --set train.schedule.warmup_steps=1 --set probes.batch_size=4)
 "$kdprune" relmask "${args[@]}" --set run_dir="$work/one" > "$work/one.log" 2>&1 || { cat "$work/one.log"; fail "1-rank relmask"; }

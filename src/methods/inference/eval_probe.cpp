@@ -21,7 +21,8 @@ std::optional<ProbeItem> make_probe_item(const text::WordPieceTokenizer& tok,
   for (int32_t id : tok.encode(record.masked_sentences.front())) item.ids.push_back(id);
   item.ids.push_back(tok.sep_id);
   item.mask_at = std::find(item.ids.begin(), item.ids.end(), tok.mask_id) - item.ids.begin();
-  if (object.size() != 1 || item.mask_at == static_cast<int64_t>(item.ids.size()) ||
+  if (object.size() != 1 || object.front() == tok.unk_id ||
+      item.mask_at == static_cast<int64_t>(item.ids.size()) ||
       static_cast<int64_t>(item.ids.size()) > max_len)
     return std::nullopt;
   item.object = object.front();
@@ -48,6 +49,18 @@ ProbeBatch make_probe_batch(const std::vector<ProbeItem>& items, size_t b0, size
   b.positions = torch::tensor(positions, torch::kLong);
   b.objects = torch::tensor(objects, torch::kLong);
   return b;
+}
+
+torch::Tensor object_ranks(const torch::Tensor& scores, const torch::Tensor& objects) {
+  auto target = scores.gather(1, objects.to(scores.device()).view({-1, 1}));
+  return ((scores > target).sum(1) + 1).to(torch::kCPU);
+}
+
+void add_rank(ProbeScore& s, int64_t rank, int top_k) {
+  s.facts += 1;
+  s.hits1 += rank == 1;
+  s.hitsk += rank <= top_k;
+  s.reciprocal_rank += 1.0 / static_cast<double>(rank);
 }
 
 std::map<std::string, ProbeScore> score_probes(model::BertForPreTraining& model,
@@ -95,8 +108,7 @@ std::map<std::string, ProbeScore> score_probes(model::BertForPreTraining& model,
                       ->forward(batch.ids.to(device), torch::zeros_like(batch.ids).to(device),
                                 batch.attention_mask.to(device), o)
                       .mlm_logits;  // [rows, V]
-    auto target = logits.gather(1, batch.objects.to(device).view({-1, 1}));
-    auto rank = (logits > target).sum(1).to(torch::kCPU) + 1;  // 1 = ranked first
+    auto rank = object_ranks(logits, batch.objects);
     auto rank_a = rank.accessor<int64_t, 1>();
     for (size_t i = b0; i < b1; ++i) {
       const int64_t r = rank_a[static_cast<int64_t>(i - b0)];
@@ -121,93 +133,6 @@ std::map<std::string, ProbeScore> score_probes(model::BertForPreTraining& model,
     out[names[g]] = s;
   }
   return out;
-}
-
-namespace {
-// JSONL files named by args (directories: their *.jsonl, sorted).
-std::vector<std::string> probe_files(const std::vector<std::string>& inputs) {
-  std::vector<std::string> files;
-  for (const auto& p : inputs) {
-    std::error_code ec;
-    if (fs::is_directory(p, ec)) {
-      std::vector<std::string> here;
-      for (const auto& e : fs::directory_iterator(p))
-        if (e.path().extension() == ".jsonl") here.push_back(e.path().string());
-      std::sort(here.begin(), here.end());
-      KD_CHECK_HINT(!here.empty(), "point --probes at files or directories of *.jsonl",
-                    "--probes: directory '{}' holds no .jsonl file", p);
-      files.insert(files.end(), here.begin(), here.end());
-    } else {
-      KD_CHECK_HINT(fs::is_regular_file(p, ec), "make probe sets with `kdprune-prep probes`",
-                    "--probes: '{}' does not exist", p);
-      files.push_back(p);
-    }
-  }
-  return files;
-}
-}  // namespace
-
-int run_eval_probe(const EvalProbeArgs& args) {
-  KD_CHECK(args.top_k >= 1, "--top-k must be >= 1 (got {})", args.top_k);
-  KD_CHECK(args.batch_size >= 1, "--batch-size must be >= 1 (got {})", args.batch_size);
-  KD_CHECK(args.precision == "fp32" || args.precision == "bf16",
-           "--precision must be fp32 or bf16 (got '{}')", args.precision);
-  auto comm = dist::make_world_communicator({});
-  auto model = model::load_model_dir(args.model);
-  if (args.precision == "bf16") model->set_compute_dtype(torch::kBFloat16);
-  auto tok =
-      text::WordPieceTokenizer::from_vocab_file((fs::path(args.model) / "vocab.txt").string());
-
-  // Group = relation, or relation + ".heldout_template" for kdprune's held-out template files.
-  std::vector<text::ProbeRecord> records;
-  std::vector<std::string> groups;
-  for (const auto& f : probe_files(args.probes)) {
-    std::vector<text::ProbeRecord> here;
-    auto report = text::read_lama_jsonl(f, text::LamaSource::kAuto, nullptr, here);
-    KD_CHECK(report.error.empty(), "--probes: {}: {}", f, report.error);
-    if (comm->is_root() && (report.bad_lines || report.no_cloze))
-      std::fprintf(stderr, "eval-probe: %s: %llu malformed lines, %llu without a cloze sentence\n",
-                   f.c_str(), (unsigned long long)report.bad_lines,
-                   (unsigned long long)report.no_cloze);
-    const bool heldout = f.find(".heldout_template.") != std::string::npos;
-    std::map<std::string, int64_t> taken;
-    for (auto& r : here) {
-      const std::string g = r.relation + (heldout ? " (held-out template)" : "");
-      if (args.max_per_relation > 0 && taken[g]++ >= args.max_per_relation) continue;
-      groups.push_back(g);
-      records.push_back(std::move(r));
-    }
-  }
-  KD_CHECK(!records.empty(), "--probes: no probe records in {} file(s)", args.probes.size());
-  auto scores = score_probes(model, tok, records, groups, args.top_k, args.batch_size, *comm);
-  if (!comm->is_root()) return 0;
-  std::printf("eval-probe  %s  (%d ranks, ranking over %lld tokens)\n", args.model.c_str(),
-              comm->size(), (long long)model->config().vocab_size);
-  std::printf("%-36s %8s %8s %8s %8s %8s\n", "relation", "facts", "P@1", "P@k", "MRR", "skipped");
-  nlohmann::json j = {{"model", args.model}, {"top_k", args.top_k}, {"relations", {}}};
-  ProbeScore macro;
-  int counted = 0;
-  for (const auto& [name, s] : scores) {
-    std::printf("%-36s %8lld %8.4f %8.4f %8.4f %8lld\n", name.c_str(), (long long)s.facts,
-                s.p_at_1(), s.p_at_k(), s.mrr(), (long long)s.skipped);
-    j["relations"][name] = {{"facts", s.facts},
-                            {"p_at_1", s.p_at_1()},
-                            {"p_at_k", s.p_at_k()},
-                            {"mrr", s.mrr()},
-                            {"skipped", s.skipped}};
-    if (s.facts == 0) continue;
-    macro.hits1 += s.p_at_1();
-    macro.hitsk += s.p_at_k();
-    macro.reciprocal_rank += s.mrr();
-    ++counted;
-  }
-  macro.facts = counted;
-  std::printf("%-36s %8d %8.4f %8.4f %8.4f\n", "average over relations", counted, macro.p_at_1(),
-              macro.p_at_k(), macro.mrr());
-  j["average"] = {{"p_at_1", macro.p_at_1()}, {"p_at_k", macro.p_at_k()}, {"mrr", macro.mrr()}};
-  std::printf("(P@k with k = %d)\n", args.top_k);
-  if (!args.json.empty()) write_file_atomic(args.json, j.dump(1) + "\n");
-  return 0;
 }
 
 }  // namespace kd::methods

@@ -29,8 +29,8 @@ struct ProbeItem {
   int64_t mask_at = 0;
   int64_t object = 0;
 };
-// Nothing when the object is not a single WordPiece, the sentence has no [MASK] or is longer
-// than max_len.
+// Nothing when the object is not a single WordPiece (or is [UNK]), the sentence has no [MASK] or is
+// longer than max_len.
 std::optional<ProbeItem> make_probe_item(const text::WordPieceTokenizer& tokenizer,
                                          const text::ProbeRecord& record, int64_t max_len);
 // Items [begin, end) padded into one batch: ids/attention mask [n, T], flat [MASK] positions
@@ -39,6 +39,12 @@ struct ProbeBatch {
   torch::Tensor ids, attention_mask, positions, objects;
 };
 ProbeBatch make_probe_batch(const std::vector<ProbeItem>& items, size_t begin, size_t end);
+
+// Rank (1 = first) of each row's object under `scores` [n, V] (higher = better; ties count in
+// the object's favour), on the CPU: int64 [n].
+torch::Tensor object_ranks(const torch::Tensor& scores, const torch::Tensor& objects);
+// Adds one scored fact whose object ranked `rank`.
+void add_rank(ProbeScore& score, int64_t rank, int top_k);
 
 // Scores `records` grouped by `group_of(record)` (e.g. the relation). Collective over `comm`.
 std::map<std::string, ProbeScore> score_probes(model::BertForPreTraining& model,
@@ -55,6 +61,8 @@ struct EvalProbeArgs {
   int64_t max_per_relation = 0;  // 0 = all
   std::string precision = "fp32";
   std::string json;
+  std::string masks;    // relmask run_dir/masks: a "mask" column where <relation>.safetensors is
+  std::string prompts;  // prompt run_dir/prompts: "prompt" and "ensemble" columns likewise
 };
 int run_eval_probe(const EvalProbeArgs& args);
 

@@ -149,6 +149,24 @@ void RelationMasks::save(const std::string& path, bool with_logits) const {
                            {"threshold", std::to_string(state_->options.threshold)}});
 }
 
+MaskOptions mask_options_of_file(const std::string& path) {
+  auto file = model::read_safetensors(path);
+  MaskOptions o;
+  o.first_layer = -1;
+  const std::string prefix = "mask.bert.encoder.layer.";
+  for (const auto& [name, t] : file.tensors) {
+    if (name.rfind(prefix, 0) != 0) continue;
+    const int64_t layer = std::stoll(name.substr(prefix.size()));
+    o.first_layer = o.first_layer < 0 ? layer : std::min(o.first_layer, layer);
+    o.last_layer = std::max(o.last_layer, layer);
+  }
+  KD_CHECK_HINT(o.first_layer >= 0, "mask files are written by `kdprune relmask` (run_dir/masks)",
+                "{}: no encoder-layer masks in this file", path);
+  auto threshold = file.metadata.find("threshold");
+  if (threshold != file.metadata.end()) o.threshold = std::stod(threshold->second);
+  return o;
+}
+
 void RelationMasks::load(const std::string& path) {
   auto t = model::load_safetensors(path);
   torch::NoGradGuard no_grad;

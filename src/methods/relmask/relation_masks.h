@@ -71,6 +71,10 @@ class RelationMasks {
   std::vector<size_t> linear_index_;  // position of each masked linear in encoder_linears()
 };
 
+// The options a saved mask file needs for inference (masked layers from its tensor names,
+// threshold from its metadata), so eval-probe can apply masks without the relmask config.
+MaskOptions mask_options_of_file(const std::string& path);
+
 // Bit packing used by RelationMasks::save (exposed for tests).
 torch::Tensor pack_bits(const torch::Tensor& mask);  // bool [N..] -> uint8 [ceil(numel/8)]
 torch::Tensor unpack_bits(const torch::Tensor& packed, c10::IntArrayRef shape);

@@ -4,31 +4,18 @@
 #include <string>
 #include <vector>
 
+#include "methods/inference/probe_sets.h"
 #include "methods/relmask/relation_masks.h"
 #include "train/train_config.h"
 
 namespace kd::methods {
 
-struct RelmaskModelSection {
-  std::string dir;  // model directory (frozen)
-  template <class V>
-  void visit(V& v) {
-    v("dir", dir, "model directory (Hugging Face layout), frozen");
-  }
-};
-
-struct ProbeSection {
-  std::string dir;                     // train/ dev/ test/ of `kdprune-prep probes`
-  std::vector<std::string> relations;  // empty = every relation in train/
-  int64_t batch_size = 32;
-  int top_k = 10;
+// The shared probe-set section plus the specialisation matrix's sample size.
+struct RelmaskProbeSection : ProbeSetSection {
   int64_t specialisation_facts = 500;  // test facts per cell of the specialisation matrix; 0 = off
   template <class V>
   void visit(V& v) {
-    v("dir", dir, "probe sets: DIR/{train,dev,test}/<relation>.jsonl (kdprune-prep probes)");
-    v("relations", relations, "relations to train (empty: every train/<relation>.jsonl)");
-    v("batch_size", batch_size, "facts per step and rank");
-    v("top_k", top_k, "k of P@k");
+    ProbeSetSection::visit(v);
     v("specialisation_facts", specialisation_facts,
       "test facts per (mask, relation) cell of the specialisation matrix; 0 = skip it");
   }
@@ -51,8 +38,8 @@ struct MaskSection : relmask::MaskOptions {
 };
 
 struct RelmaskConfig : train::JobConfig {
-  RelmaskModelSection model;
-  ProbeSection probes;
+  FrozenModelSection model;
+  RelmaskProbeSection probes;
   MaskSection masks;
   template <class V>
   void visit(V& v) {

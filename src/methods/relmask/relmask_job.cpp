@@ -14,7 +14,7 @@
 #include "common/log.h"
 #include "methods/inference/eval_probe.h"
 #include "methods/job_setup.h"
-#include "methods/relmask/relation_split.h"
+#include "methods/relmask/relation_runner.h"
 #include "methods/relmask/relmask_config.h"
 #include "methods/relmask/specialisation.h"
 #include "model/model_dir.h"
@@ -25,33 +25,6 @@
 namespace kd::methods {
 namespace fs = std::filesystem;
 namespace {
-
-std::vector<text::ProbeRecord> read_split(const std::string& dir, const std::string& split,
-                                          const std::string& relation) {
-  const std::string path = fmt::format("{}/{}/{}.jsonl", dir, split, relation);
-  KD_CHECK_HINT(fs::exists(path), "make probe sets with `kdprune-prep probes --out DIR`",
-                "probes.dir: {} does not exist", path);
-  std::vector<text::ProbeRecord> out;
-  auto report = text::read_lama_jsonl(path, text::LamaSource::kAuto, nullptr, out);
-  KD_CHECK(report.error.empty(), "{}: {}", path, report.error);
-  return out;
-}
-
-std::vector<std::string> relation_names(const RelmaskConfig& c) {
-  if (!c.probes.relations.empty()) return c.probes.relations;
-  std::vector<std::string> out;
-  const fs::path train = fs::path(c.probes.dir) / "train";
-  KD_CHECK_HINT(fs::is_directory(train), "set probes.dir to the output of kdprune-prep probes",
-                "probes.dir: {} is not a directory", train.string());
-  for (const auto& e : fs::directory_iterator(train)) {
-    const std::string name = e.path().filename().string();
-    if (e.path().extension() == ".jsonl" && name.find(".heldout_template") == std::string::npos)
-      out.push_back(e.path().stem().string());
-  }
-  std::sort(out.begin(), out.end());
-  KD_CHECK(!out.empty(), "probes.dir: no <relation>.jsonl in {}", train.string());
-  return out;
-}
 
 nlohmann::json score_json(const ProbeScore& s) {
   return {{"facts", s.facts}, {"p_at_1", s.p_at_1()}, {"p_at_k", s.p_at_k()}, {"mrr", s.mrr()}};
@@ -69,7 +42,7 @@ ProbeScore score_one(model::BertForPreTraining& m, const text::WordPieceTokenize
 nlohmann::json train_relation(model::BertForPreTraining& m, const text::WordPieceTokenizer& tok,
                               const RelmaskConfig& c, const std::string& relation,
                               dist::Communicator& comm, const std::string& mask_path) {
-  const auto train_records = read_split(c.probes.dir, "train", relation);
+  const auto train_records = read_probe_split(c.probes.dir, "train", relation);
   std::vector<ProbeItem> items;
   for (const auto& r : train_records)
     if (auto it = make_probe_item(tok, r, m->config().max_position_embeddings))
@@ -125,8 +98,9 @@ nlohmann::json train_relation(model::BertForPreTraining& m, const text::WordPiec
       {"sparsity", masks.sparsity()}, {"sparsity_per_matrix", nlohmann::json::object()}};
   const auto per = masks.sparsity_per_matrix();
   for (size_t i = 0; i < per.size(); ++i) r["sparsity_per_matrix"][masks.names()[i]] = per[i];
-  r["dev"] = score_json(score_one(m, tok, read_split(c.probes.dir, "dev", relation), c, comm));
-  const auto test = read_split(c.probes.dir, "test", relation);
+  r["dev"] =
+      score_json(score_one(m, tok, read_probe_split(c.probes.dir, "dev", relation), c, comm));
+  const auto test = read_probe_split(c.probes.dir, "test", relation);
   r["test"] = score_json(score_one(m, tok, test, c, comm));
   if (comm.is_root()) masks.save(mask_path, c.masks.save_logits);
   relmask::RelationMasks::detach(m);
@@ -140,48 +114,23 @@ int run_relmask(const std::string& config_path, const std::vector<std::string>& 
   auto config = config::load<RelmaskConfig>(config_path, overrides);
   JobContext ctx = setup_job(config, config::to_yaml(config), "relmask");
   auto& comm = *ctx.comm;
-  KD_CHECK_HINT(!config.model.dir.empty(), "set model.dir to a model directory",
-                "model.dir is empty");
   KD_CHECK(config.probes.batch_size >= 1, "probes.batch_size must be >= 1");
-  auto m = model::load_model_dir(config.model.dir);  // eval mode: no dropout
-  for (auto& p : m->parameters()) p.set_requires_grad(false);
-  if (config.train.precision == "bf16") m->set_compute_dtype(torch::kBFloat16);
-  if (config.device == "cuda") m->to(torch::kCUDA);
-  auto tok = text::WordPieceTokenizer::from_vocab_file(
-      (fs::path(config.model.dir) / "vocab.txt").string());
+  auto frozen = load_frozen_model(config.model.dir, config.train.precision, config.device);
+  auto& m = frozen.model;
+  const auto& tok = frozen.tokenizer;
 
-  const auto relations = relation_names(config);
-  std::vector<int64_t> triples;
-  for (const auto& r : relations)
-    triples.push_back(static_cast<int64_t>(read_split(config.probes.dir, "train", r).size()));
-  const auto split = relmask::split_relations(triples, comm.size());
-  const int group = split.group_of_rank(comm.rank());
-  auto group_comm = comm.split(group, comm.rank());
-  log_info("relmask", "{} relation(s) over {} group(s) of ranks; layers {}..{}, {} masks",
-           relations.size(), split.groups, config.masks.first_layer, config.masks.last_layer,
+  const auto relations = probe_relations(config.probes);
+  const auto triples = training_facts(config.probes, relations);
+  log_info("relmask", "layers {}..{}, {} masks", config.masks.first_layer, config.masks.last_layer,
            config.masks.kind);
-
   const fs::path out = fs::path(config.run_dir);
   fs::create_directories(out / "masks");
-  fs::create_directories(out / "relations");
-  std::string mine;  // this group's results (group root only), one JSON per line
-  for (size_t r : split.relations_of(group)) {
-    const auto& name = relations[r];
-    const auto result_path = (out / "relations" / (name + ".json")).string();
-    nlohmann::json result;
-    if (fs::exists(result_path)) {
-      result = nlohmann::json::parse(read_file(result_path));
-      log_all("relmask", "{}: done in an earlier run, kept", name);
-    } else {
-      log_all("relmask", "{}: training on {} facts with {} rank(s)", name, triples[r],
-              group_comm->size());
-      result = train_relation(m, tok, config, name, *group_comm,
-                              (out / "masks" / (name + ".safetensors")).string());
-      if (group_comm->is_root()) write_file_atomic(result_path, result.dump(1) + "\n");
-    }
-    if (group_comm->is_root()) mine += result.dump() + "\n";
-  }
-  auto all = comm.gather_strings(mine, 0);
+  auto report = relmask::run_relations(
+      relations, triples, comm, config.run_dir, "relmask",
+      [&](size_t r, dist::Communicator& group) {
+        return train_relation(m, tok, config, relations[r], group,
+                              (out / "masks" / (relations[r] + ".safetensors")).string());
+      });
   comm.barrier();  // every mask file is written
 
   // Specialisation: every mask on every relation's test facts (a sample of them per cell).
@@ -191,7 +140,7 @@ int run_relmask(const std::string& config_path, const std::vector<std::string>& 
     std::vector<std::vector<text::ProbeRecord>> tests;
     for (const auto& name : relations) {
       files.push_back((out / "masks" / (name + ".safetensors")).string());
-      auto t = read_split(config.probes.dir, "test", name);
+      auto t = read_probe_split(config.probes.dir, "test", name);
       if (static_cast<int64_t>(t.size()) > config.probes.specialisation_facts)
         t.resize(static_cast<size_t>(config.probes.specialisation_facts));
       tests.push_back(std::move(t));
@@ -204,14 +153,6 @@ int run_relmask(const std::string& config_path, const std::vector<std::string>& 
                                                         config.probes.top_k, comm);
   }
   if (comm.is_root()) {
-    nlohmann::json report = nlohmann::json::array();
-    for (const auto& part : all) {
-      std::istringstream lines(part);
-      for (std::string l; std::getline(lines, l);)
-        if (!l.empty()) report.push_back(nlohmann::json::parse(l));
-    }
-    std::sort(report.begin(), report.end(),
-              [](const auto& a, const auto& b) { return a["relation"] < b["relation"]; });
     write_file_atomic((out / "relmask_report.json").string(), report.dump(1) + "\n");
     std::printf("\n== relmask: test P@1 with the relation's mask vs the full model ==\n");
     std::printf("%-14s %8s %9s %9s %9s %9s\n", "relation", "facts", "sparsity", "mask P@1",

@@ -1,0 +1,57 @@
+#include "methods/inference/probe_sets.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "common/check.h"
+#include "model/model_dir.h"
+
+namespace kd::methods {
+namespace fs = std::filesystem;
+
+std::vector<text::ProbeRecord> read_probe_split(const std::string& dir, const std::string& split,
+                                                const std::string& relation) {
+  const std::string path = fmt::format("{}/{}/{}.jsonl", dir, split, relation);
+  KD_CHECK_HINT(fs::exists(path), "make probe sets with `kdprune-prep probes --out DIR`",
+                "probes.dir: {} does not exist", path);
+  std::vector<text::ProbeRecord> out;
+  auto report = text::read_lama_jsonl(path, text::LamaSource::kAuto, nullptr, out);
+  KD_CHECK(report.error.empty(), "{}: {}", path, report.error);
+  return out;
+}
+
+std::vector<std::string> probe_relations(const ProbeSetSection& section) {
+  if (!section.relations.empty()) return section.relations;
+  std::vector<std::string> out;
+  const fs::path train = fs::path(section.dir) / "train";
+  KD_CHECK_HINT(fs::is_directory(train), "set probes.dir to the output of kdprune-prep probes",
+                "probes.dir: {} is not a directory", train.string());
+  for (const auto& e : fs::directory_iterator(train)) {
+    const std::string name = e.path().filename().string();
+    if (e.path().extension() == ".jsonl" && name.find(".heldout_template") == std::string::npos)
+      out.push_back(e.path().stem().string());
+  }
+  std::sort(out.begin(), out.end());
+  KD_CHECK(!out.empty(), "probes.dir: no <relation>.jsonl in {}", train.string());
+  return out;
+}
+
+std::vector<int64_t> training_facts(const ProbeSetSection& section,
+                                    const std::vector<std::string>& relations) {
+  std::vector<int64_t> out;
+  for (const auto& r : relations)
+    out.push_back(static_cast<int64_t>(read_probe_split(section.dir, "train", r).size()));
+  return out;
+}
+
+FrozenModel load_frozen_model(const std::string& dir, const std::string& precision,
+                              const std::string& device) {
+  KD_CHECK_HINT(!dir.empty(), "set model.dir to a model directory", "model.dir is empty");
+  auto m = model::load_model_dir(dir);  // eval mode: no dropout
+  for (auto& p : m->parameters()) p.set_requires_grad(false);
+  if (precision == "bf16") m->set_compute_dtype(torch::kBFloat16);
+  if (device == "cuda") m->to(torch::kCUDA);
+  return {m, text::WordPieceTokenizer::from_vocab_file((fs::path(dir) / "vocab.txt").string())};
+}
+
+}  // namespace kd::methods

@@ -1,0 +1,55 @@
+// Probe sets as `kdprune-prep probes` writes them (DIR/{train,dev,test}/<relation>.jsonl) and the
+// config sections that LAMP (`relmask`) and prompt tuning (`prompt`) share: the frozen model and
+// which relations to train on.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "model/bert.h"
+#include "text/lama_reader.h"
+#include "text/wordpiece_tokenizer.h"
+
+namespace kd::methods {
+
+struct FrozenModelSection {
+  std::string dir;  // model directory (frozen)
+  template <class V>
+  void visit(V& v) {
+    v("dir", dir, "model directory (Hugging Face layout), frozen");
+  }
+};
+
+struct ProbeSetSection {
+  std::string dir;                     // train/ dev/ test/ of `kdprune-prep probes`
+  std::vector<std::string> relations;  // empty = every relation in train/
+  int64_t batch_size = 32;
+  int top_k = 10;
+  template <class V>
+  void visit(V& v) {
+    v("dir", dir, "probe sets: DIR/{train,dev,test}/<relation>.jsonl (kdprune-prep probes)");
+    v("relations", relations, "relations to train (empty: every train/<relation>.jsonl)");
+    v("batch_size", batch_size, "facts per step and rank");
+    v("top_k", top_k, "k of P@k");
+  }
+};
+
+// DIR/SPLIT/RELATION.jsonl; throws kd::Error naming the file when it is missing or unreadable.
+std::vector<text::ProbeRecord> read_probe_split(const std::string& dir, const std::string& split,
+                                                const std::string& relation);
+// `section.relations`, or every DIR/train/<relation>.jsonl (held-out template files excluded),
+// sorted. Throws when there is none.
+std::vector<std::string> probe_relations(const ProbeSetSection& section);
+// Training facts per relation (what balances relations over rank groups).
+std::vector<int64_t> training_facts(const ProbeSetSection& section,
+                                    const std::vector<std::string>& relations);
+
+// A model to probe or to train masks/prompts over: loaded in eval mode (no dropout), every
+// parameter frozen, bf16 matmuls for precision "bf16", moved to `device` ("cpu" | "cuda").
+struct FrozenModel {
+  model::BertForPreTraining model;
+  text::WordPieceTokenizer tokenizer;
+};
+FrozenModel load_frozen_model(const std::string& dir, const std::string& precision,
+                              const std::string& device);
+
+}  // namespace kd::methods

@@ -1,0 +1,197 @@
+// `kdprune prompt`: for every relation, an ensemble of soft prompts (one per prompt.inits entry)
+// trained on its train facts with the model frozen (MLM cross-entropy of the object at [MASK]),
+// all prompts of the ensemble in one batched forward pass per step. Then dev picks the best single
+// prompt, and test reports the manual template (full model), that prompt, every prompt and the
+// ensemble. Groups of ranks share the relations as in relmask; a finished relation's result file
+// makes a re-run skip it.
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <numeric>
+#include <sstream>
+
+#include "common/config_io.h"
+#include "common/file_io.h"
+#include "common/log.h"
+#include "methods/inference/eval_probe.h"
+#include "methods/job_setup.h"
+#include "methods/prompt/prompt_config.h"
+#include "methods/relmask/relation_runner.h"
+#include "model/model_dir.h"
+#include "text/pretraining_instances.h"
+#include "train/optimizer.h"
+#include "train/trainer.h"
+
+namespace kd::methods {
+namespace fs = std::filesystem;
+namespace {
+
+nlohmann::json score_json(const ProbeScore& s) {
+  return {{"facts", s.facts}, {"p_at_1", s.p_at_1()}, {"p_at_k", s.p_at_k()}, {"mrr", s.mrr()}};
+}
+
+std::vector<prompt::PromptItem> usable_items(const text::WordPieceTokenizer& tok,
+                                             const std::vector<text::ProbeRecord>& records,
+                                             const prompt::PromptOptions& o, int64_t max_len,
+                                             int64_t* skipped = nullptr) {
+  std::vector<prompt::PromptItem> items;
+  for (const auto& r : records)
+    if (auto it = prompt::make_prompt_item(tok, r, o, max_len)) items.push_back(std::move(*it));
+  if (skipped) *skipped = static_cast<int64_t>(records.size() - items.size());
+  return items;
+}
+
+// Gradient clipping per prompt, so the prompts of an ensemble train exactly as if alone.
+void clip_per_prompt(torch::Tensor& grad, double max_norm) {
+  if (max_norm <= 0) return;
+  auto norms = grad.view({grad.size(0), -1}).norm(2, 1);
+  auto scale = (max_norm / (norms + 1e-6)).clamp_max(1.0);
+  grad.mul_(scale.view({-1, 1, 1}));
+}
+
+nlohmann::json train_relation(model::BertForPreTraining& m, const text::WordPieceTokenizer& tok,
+                              const PromptConfig& c, const std::string& relation,
+                              dist::Communicator& comm, const std::string& prompt_path) {
+  const int64_t max_len = m->config().max_position_embeddings;
+  const auto train_records = read_probe_split(c.probes.dir, "train", relation);
+  const auto items = usable_items(tok, train_records, c.prompt, max_len);
+  KD_CHECK_HINT(
+      !items.empty(), "interleave prompts need records with a template holding [X] and [Y]",
+      "relation {}: no usable training fact (single-token objects, fitting template)", relation);
+  const uint64_t seed = train::derive_seed(c.seed, std::hash<std::string>{}(relation));
+  const auto device = m->parameters().front().device();
+  auto prompts = prompt::init_prompts(
+                     m, tok, c.prompt,
+                     prompt::manual_init_tokens(tok, train_records.front(), c.prompt.style), seed)
+                     .to(device)
+                     .set_requires_grad(true);
+  train::Optimizer opt({{"prompts", prompts}}, c.train.optimizer);
+  text::Rng order(text::mix_seed(seed, 0x0F));
+  std::vector<size_t> perm(items.size());
+  std::iota(perm.begin(), perm.end(), 0);
+  order.shuffle(perm);
+  const auto B = static_cast<size_t>(c.probes.batch_size);
+  const int64_t N = prompts.size(0);
+  double last_loss = 0;
+  for (int64_t step = 0; step < c.train.steps; ++step) {
+    std::vector<prompt::PromptItem> batch_items;  // this rank's share of the group's batch
+    for (size_t k = 0; k < B; ++k) {
+      const size_t global = (static_cast<size_t>(step) * comm.size() + comm.rank()) * B + k;
+      batch_items.push_back(items[perm[global % perm.size()]]);
+    }
+    auto b = prompt::make_prompt_batch(batch_items, 0, batch_items.size());
+    auto logits = prompt::prompt_logits(m, prompts, b);  // [N, B, V]
+    // Sum over prompts of each prompt's mean loss: every prompt gets its own gradient.
+    auto loss = torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(2)}),
+                                                     b.objects.to(device).repeat(N)) *
+                static_cast<double>(N);
+    loss.backward();
+    auto grad = prompts.mutable_grad();
+    comm.allreduce(grad);  // data-parallel inside the group
+    grad.div_(comm.size());
+    clip_per_prompt(grad, c.train.clip_norm);
+    opt.step(train::learning_rate(c.train.schedule, c.train.optimizer.lr, step, c.train.steps));
+    opt.zero_grad();
+    last_loss = comm.allreduce_scalar(loss.item<double>() / N, dist::ReduceOp::Sum) / comm.size();
+    if (comm.is_root() && ((step + 1) % c.train.log_every == 0 || step + 1 == c.train.steps))
+      log_all("prompt", "{}: step {}/{} mean loss per prompt {:.4f}", relation, step + 1,
+              c.train.steps, last_loss);
+  }
+  prompts = prompts.detach();
+
+  auto evaluate = [&](const std::string& split, int64_t* skipped) {
+    const auto recs = read_probe_split(c.probes.dir, split, relation);
+    return prompt::score_prompts(m, prompts, usable_items(tok, recs, c.prompt, max_len, skipped),
+                                 c.prompt.combine, c.probes.top_k, 64, comm);
+  };
+  int64_t dev_skipped = 0, test_skipped = 0;
+  const auto dev = evaluate("dev", &dev_skipped);
+  int64_t best = 0;
+  for (int64_t p = 1; p < N; ++p)
+    if (dev.each[static_cast<size_t>(p)].p_at_1() > dev.each[static_cast<size_t>(best)].p_at_1())
+      best = p;
+  const auto test = evaluate("test", &test_skipped);
+  const auto test_records = read_probe_split(c.probes.dir, "test", relation);
+  auto manual =
+      score_probes(m, tok, test_records, std::vector<std::string>(test_records.size(), relation),
+                   c.probes.top_k, 64, comm);
+
+  nlohmann::json r = {{"relation", relation},
+                      {"train_facts", items.size()},
+                      {"steps", c.train.steps},
+                      {"last_loss", last_loss},
+                      {"inits", c.prompt.inits},
+                      {"best", best},
+                      {"dev", {{"skipped", dev_skipped}, {"each", nlohmann::json::array()}}},
+                      {"test", {{"skipped", test_skipped}, {"each", nlohmann::json::array()}}}};
+  for (const auto& s : dev.each) r["dev"]["each"].push_back(score_json(s));
+  r["dev"]["ensemble"] = score_json(dev.ensemble);
+  for (const auto& s : test.each) r["test"]["each"].push_back(score_json(s));
+  r["test"]["prompt"] = score_json(test.each[static_cast<size_t>(best)]);
+  r["test"]["ensemble"] = score_json(test.ensemble);
+  r["test"]["manual"] = score_json(manual.empty() ? ProbeScore{} : manual.begin()->second);
+  if (comm.is_root()) prompt::save_prompts(prompt_path, {prompts, c.prompt, best});
+  return r;
+}
+
+void print_report(const nlohmann::json& report, const PromptConfig& c) {
+  std::printf("\n== prompt (%s, %lld vectors, ensemble of %zu: %s): test P@1 ==\n",
+              c.prompt.style.c_str(), (long long)c.prompt.length, c.prompt.inits.size(),
+              c.prompt.combine.c_str());
+  std::printf("%-14s %8s %9s %9s %9s %12s\n", "relation", "facts", "manual", "prompt", "ensemble",
+              "mean single");
+  double manual = 0, best = 0, ensemble = 0, single = 0;
+  for (const auto& r : report) {
+    const auto& t = r["test"];
+    double mean_single = 0;
+    for (const auto& e : t["each"]) mean_single += e["p_at_1"].get<double>() / t["each"].size();
+    std::printf("%-14s %8lld %9.4f %9.4f %9.4f %12.4f\n", r["relation"].get<std::string>().c_str(),
+                (long long)t["ensemble"]["facts"].get<int64_t>(),
+                t["manual"]["p_at_1"].get<double>(), t["prompt"]["p_at_1"].get<double>(),
+                t["ensemble"]["p_at_1"].get<double>(), mean_single);
+    manual += t["manual"]["p_at_1"].get<double>();
+    best += t["prompt"]["p_at_1"].get<double>();
+    ensemble += t["ensemble"]["p_at_1"].get<double>();
+    single += mean_single;
+  }
+  const double n = std::max<size_t>(1, report.size());
+  std::printf("%-14s %8s %9.4f %9.4f %9.4f %12.4f\n", "average", "", manual / n, best / n,
+              ensemble / n, single / n);
+  std::printf(
+      "prompt = the ensemble's prompt with the best dev P@1 · prompts: %s/prompts/"
+      "<relation>.safetensors · report: %s/prompt_report.json\n",
+      c.run_dir.c_str(), c.run_dir.c_str());
+}
+
+}  // namespace
+
+int run_prompt(const std::string& config_path, const std::vector<std::string>& overrides) {
+  auto config = config::load<PromptConfig>(config_path, overrides);
+  prompt::validate(config.prompt);
+  JobContext ctx = setup_job(config, config::to_yaml(config), "prompt");
+  auto& comm = *ctx.comm;
+  KD_CHECK(config.probes.batch_size >= 1, "probes.batch_size must be >= 1");
+  auto frozen = load_frozen_model(config.model.dir, config.train.precision, config.device);
+  auto& m = frozen.model;
+  const auto& tok = frozen.tokenizer;
+
+  const auto relations = probe_relations(config.probes);
+  const auto triples = training_facts(config.probes, relations);
+  log_info("prompt", "{} prompts of {} vectors ({}) per relation", config.prompt.inits.size(),
+           config.prompt.length, config.prompt.style);
+  const fs::path out = fs::path(config.run_dir);
+  fs::create_directories(out / "prompts");
+  auto report = relmask::run_relations(
+      relations, triples, comm, config.run_dir, "prompt", [&](size_t r, dist::Communicator& group) {
+        return train_relation(m, tok, config, relations[r], group,
+                              (out / "prompts" / (relations[r] + ".safetensors")).string());
+      });
+  if (comm.is_root()) {
+    write_file_atomic((out / "prompt_report.json").string(), report.dump(1) + "\n");
+    print_report(report, config);
+  }
+  comm.barrier();
+  return 0;
+}
+
+}  // namespace kd::methods
