@@ -19,6 +19,7 @@ packages=(
   wordnet-base dict-gcide            # the embedded default corpus and probes
   slurm-wlm munge libpmix-dev        # a real single-node Slurm for the integration test
   python3-torch python3-numpy python3-h5py   # the PyTorch DDP peer in bench/ and reference checks
+  python3-matplotlib                 # pictures in the README (specialisation matrix, layer dims)
 )
 
 missing=()

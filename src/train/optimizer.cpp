@@ -89,12 +89,15 @@ void Optimizer::load_state(const std::vector<std::pair<std::string, torch::Tenso
 }
 
 double learning_rate(const ScheduleConfig& s, double peak, int64_t step, int64_t total) {
-  if (s.warmup_steps > 0 && step < s.warmup_steps)
-    return peak * static_cast<double>(step + 1) / static_cast<double>(s.warmup_steps);
+  const int64_t warmup =
+      s.warmup_steps > 0 ? s.warmup_steps
+                         : static_cast<int64_t>(std::llround(s.warmup_fraction * total));
+  if (warmup > 0 && step < warmup)
+    return peak * static_cast<double>(step + 1) / static_cast<double>(warmup);
   if (s.kind == "constant") return peak;
   const double end = peak * s.end_lr_ratio;
-  const double span = static_cast<double>(std::max<int64_t>(1, total - s.warmup_steps));
-  const double progress = std::min(1.0, static_cast<double>(step - s.warmup_steps) / span);
+  const double span = static_cast<double>(std::max<int64_t>(1, total - warmup));
+  const double progress = std::min(1.0, static_cast<double>(step - warmup) / span);
   const double power = s.kind == "poly" ? s.power : 1.0;
   return end + (peak - end) * std::pow(1.0 - progress, power);
 }

@@ -22,6 +22,8 @@ void TrainConfig::validate() const {
   KD_CHECK(schedule.warmup_steps >= 0 && schedule.warmup_steps <= steps,
            "train.schedule.warmup_steps ({}) must be in [0, train.steps ({})]",
            schedule.warmup_steps, steps);
+  KD_CHECK(schedule.warmup_fraction >= 0 && schedule.warmup_fraction <= 1,
+           "train.schedule.warmup_fraction ({}) must be in [0, 1]", schedule.warmup_fraction);
 }
 
 void JobConfig::validate() const {

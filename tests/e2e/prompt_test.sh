@@ -16,11 +16,16 @@ $KD_MPIRUN -np 2 "$kdprune" prompt "${args[@]}" --set run_dir="$work/two" > "$wo
 # W > R: IsA on a 2-rank group (batch 4 per rank) vs 1 rank with batch 8.
 $KD_MPIRUN -np 2 "$kdprune" prompt "${args[@]}" --set "probes.relations=[IsA]" --set run_dir="$work/group" > "$work/group.log" 2>&1 ||
   { cat "$work/group.log"; fail "W > R prompt"; }
-grep -q "IsA: training on 10 facts with 2 rank(s)" "$work/group.log" || fail "W > R: no 2-rank group"
+grep -q "IsA: training with 2 rank(s)" "$work/group.log" || fail "W > R: no 2-rank group"
 "$kdprune" prompt "${args[@]}" --set "probes.relations=[IsA]" --set probes.batch_size=8 --set run_dir="$work/single" > "$work/single.log" 2>&1 ||
   { cat "$work/single.log"; fail "1-rank batch-8 prompt"; }
 "$kdprune" prompt "${args[@]}" --set prompt.style=prepend --set "prompt.inits=[manual,random]" --set run_dir="$work/prepend" > "$work/prepend.log" 2>&1 ||
   { cat "$work/prepend.log"; fail "prepend prompt"; }
+# probes.epochs: steps = ceil(epochs * facts / (batch * ranks)) = ceil(2 * 10 / (4 * 2)) = 3.
+$KD_MPIRUN -np 2 "$kdprune" prompt "${args[@]}" --set "probes.relations=[IsA]" --set probes.epochs=2 \
+  --set train.schedule.warmup_steps=0 --set train.schedule.warmup_fraction=0.2 --set run_dir="$work/epochs" > "$work/epochs.log" 2>&1 ||
+  { cat "$work/epochs.log"; fail "prompt with probes.epochs"; }
+grep -q "IsA: 10 training facts, 3 steps" "$work/epochs.log" || { cat "$work/epochs.log"; fail "probes.epochs did not set the steps"; }
 # LAMP masks for the mask column.
 "$kdprune" relmask --config configs/relmask-quickstart.yaml --set model.dir="$model" --set probes.dir="$probes" \
   --set masks.first_layer=1 --set train.steps=4 --set train.schedule.warmup_steps=1 --set probes.batch_size=4 \

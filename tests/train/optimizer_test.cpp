@@ -92,6 +92,16 @@ TEST(Schedule, WarmupThenLinearAndPolyDecay) {
   EXPECT_DOUBLE_EQ(learning_rate(s, 1.0, 100, 110), 1.0);
 }
 
+TEST(Schedule, WarmupAsAFractionOfTheSteps) {
+  ScheduleConfig s;
+  s.warmup_fraction = 0.2;  // 20 of 100 steps (LAMP)
+  EXPECT_DOUBLE_EQ(learning_rate(s, 1.0, 0, 100), 0.05);
+  EXPECT_DOUBLE_EQ(learning_rate(s, 1.0, 19, 100), 1.0);
+  EXPECT_DOUBLE_EQ(learning_rate(s, 1.0, 60, 100), 0.5);
+  s.warmup_steps = 10;  // an explicit step count wins
+  EXPECT_DOUBLE_EQ(learning_rate(s, 1.0, 0, 100), 0.1);
+}
+
 TEST(ClipGradNorm, ScalesToMaxNorm) {
   auto p = torch::zeros({2}).requires_grad_();
   p.mutable_grad() = torch::tensor({3.0f, 4.0f});

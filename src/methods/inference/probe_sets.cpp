@@ -1,6 +1,7 @@
 #include "methods/inference/probe_sets.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "common/check.h"
@@ -41,6 +42,21 @@ std::vector<int64_t> training_facts(const ProbeSetSection& section,
   std::vector<int64_t> out;
   for (const auto& r : relations)
     out.push_back(static_cast<int64_t>(read_probe_split(section.dir, "train", r).size()));
+  return out;
+}
+
+int64_t relation_steps(const ProbeSetSection& s, int64_t steps, int64_t facts, int ranks) {
+  if (s.epochs <= 0) return steps;
+  const double per_step = static_cast<double>(s.batch_size) * ranks;
+  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(s.epochs * facts / per_step)));
+}
+
+std::vector<int64_t> relation_work(const ProbeSetSection& s, int64_t steps,
+                                   const std::vector<int64_t>& facts) {
+  std::vector<int64_t> out;
+  for (int64_t f : facts)
+    out.push_back(s.epochs > 0 ? static_cast<int64_t>(std::ceil(s.epochs * f))
+                               : steps * s.batch_size);
   return out;
 }
 

@@ -23,12 +23,16 @@ struct ProbeSetSection {
   std::string dir;                     // train/ dev/ test/ of `kdprune-prep probes`
   std::vector<std::string> relations;  // empty = every relation in train/
   int64_t batch_size = 32;
+  double epochs = 0;  // passes over each relation's training facts; 0 = train.steps each
   int top_k = 10;
   template <class V>
   void visit(V& v) {
     v("dir", dir, "probe sets: DIR/{train,dev,test}/<relation>.jsonl (kdprune-prep probes)");
     v("relations", relations, "relations to train (empty: every train/<relation>.jsonl)");
     v("batch_size", batch_size, "facts per step and rank");
+    v("epochs", epochs,
+      "passes over each relation's training facts (steps follow from them); 0 = train.steps "
+      "per relation");
     v("top_k", top_k, "k of P@k");
   }
 };
@@ -39,9 +43,16 @@ std::vector<text::ProbeRecord> read_probe_split(const std::string& dir, const st
 // `section.relations`, or every DIR/train/<relation>.jsonl (held-out template files excluded),
 // sorted. Throws when there is none.
 std::vector<std::string> probe_relations(const ProbeSetSection& section);
-// Training facts per relation (what balances relations over rank groups).
+// Training facts per relation.
 std::vector<int64_t> training_facts(const ProbeSetSection& section,
                                     const std::vector<std::string>& relations);
+// Optimizer steps for a relation with `facts` training facts on a group of `ranks` ranks:
+// ceil(epochs · facts / (batch_size · ranks)) with probes.epochs, else `steps`.
+int64_t relation_steps(const ProbeSetSection& section, int64_t steps, int64_t facts, int ranks);
+// The facts each relation's training will process, which balances relations over rank groups:
+// epochs · facts with probes.epochs (i.e. by training triples), else steps · batch_size.
+std::vector<int64_t> relation_work(const ProbeSetSection& section, int64_t steps,
+                                   const std::vector<int64_t>& facts);
 
 // A model to probe or to train masks/prompts over: loaded in eval mode (no dropout), every
 // parameter frozen, bf16 matmuls for precision "bf16", moved to `device` ("cpu" | "cuda").

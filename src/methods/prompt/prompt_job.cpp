@@ -58,6 +58,10 @@ nlohmann::json train_relation(model::BertForPreTraining& m, const text::WordPiec
   KD_CHECK_HINT(
       !items.empty(), "interleave prompts need records with a template holding [X] and [Y]",
       "relation {}: no usable training fact (single-token objects, fitting template)", relation);
+  const int64_t steps =
+      relation_steps(c.probes, c.train.steps, static_cast<int64_t>(items.size()), comm.size());
+  if (comm.is_root())
+    log_all("prompt", "{}: {} training facts, {} steps", relation, items.size(), steps);
   const uint64_t seed = train::derive_seed(c.seed, std::hash<std::string>{}(relation));
   const auto device = m->parameters().front().device();
   auto prompts = prompt::init_prompts(
@@ -73,7 +77,7 @@ nlohmann::json train_relation(model::BertForPreTraining& m, const text::WordPiec
   const auto B = static_cast<size_t>(c.probes.batch_size);
   const int64_t N = prompts.size(0);
   double last_loss = 0;
-  for (int64_t step = 0; step < c.train.steps; ++step) {
+  for (int64_t step = 0; step < steps; ++step) {
     std::vector<prompt::PromptItem> batch_items;  // this rank's share of the group's batch
     for (size_t k = 0; k < B; ++k) {
       const size_t global = (static_cast<size_t>(step) * comm.size() + comm.rank()) * B + k;
@@ -90,12 +94,12 @@ nlohmann::json train_relation(model::BertForPreTraining& m, const text::WordPiec
     comm.allreduce(grad);  // data-parallel inside the group
     grad.div_(comm.size());
     clip_per_prompt(grad, c.train.clip_norm);
-    opt.step(train::learning_rate(c.train.schedule, c.train.optimizer.lr, step, c.train.steps));
+    opt.step(train::learning_rate(c.train.schedule, c.train.optimizer.lr, step, steps));
     opt.zero_grad();
     last_loss = comm.allreduce_scalar(loss.item<double>() / N, dist::ReduceOp::Sum) / comm.size();
-    if (comm.is_root() && ((step + 1) % c.train.log_every == 0 || step + 1 == c.train.steps))
+    if (comm.is_root() && ((step + 1) % c.train.log_every == 0 || step + 1 == steps))
       log_all("prompt", "{}: step {}/{} mean loss per prompt {:.4f}", relation, step + 1,
-              c.train.steps, last_loss);
+              steps, last_loss);
   }
   prompts = prompts.detach();
 
@@ -118,7 +122,7 @@ nlohmann::json train_relation(model::BertForPreTraining& m, const text::WordPiec
 
   nlohmann::json r = {{"relation", relation},
                       {"train_facts", items.size()},
-                      {"steps", c.train.steps},
+                      {"steps", steps},
                       {"last_loss", last_loss},
                       {"inits", c.prompt.inits},
                       {"best", best},
@@ -177,12 +181,13 @@ int run_prompt(const std::string& config_path, const std::vector<std::string>& o
 
   const auto relations = probe_relations(config.probes);
   const auto triples = training_facts(config.probes, relations);
+  const auto work = relation_work(config.probes, config.train.steps, triples);
   log_info("prompt", "{} prompts of {} vectors ({}) per relation", config.prompt.inits.size(),
            config.prompt.length, config.prompt.style);
   const fs::path out = fs::path(config.run_dir);
   fs::create_directories(out / "prompts");
   auto report = relmask::run_relations(
-      relations, triples, comm, config.run_dir, "prompt", [&](size_t r, dist::Communicator& group) {
+      relations, work, comm, config.run_dir, "prompt", [&](size_t r, dist::Communicator& group) {
         return train_relation(m, tok, config, relations[r], group,
                               (out / "prompts" / (relations[r] + ".safetensors")).string());
       });

@@ -11,10 +11,10 @@ namespace kd::methods::relmask {
 namespace fs = std::filesystem;
 
 nlohmann::json run_relations(const std::vector<std::string>& relations,
-                             const std::vector<int64_t>& triples, dist::Communicator& comm,
+                             const std::vector<int64_t>& work, dist::Communicator& comm,
                              const std::string& run_dir, const char* log_tag,
                              const TrainRelation& train) {
-  const auto split = split_relations(triples, comm.size());
+  const auto split = split_relations(work, comm.size());
   const int group = split.group_of_rank(comm.rank());
   auto group_comm = comm.split(group, comm.rank());
   log_info(log_tag, "{} relation(s) over {} group(s) of ranks", relations.size(), split.groups);
@@ -29,8 +29,7 @@ nlohmann::json run_relations(const std::vector<std::string>& relations,
       result = nlohmann::json::parse(read_file(path));
       log_all(log_tag, "{}: done in an earlier run, kept", name);
     } else {
-      log_all(log_tag, "{}: training on {} facts with {} rank(s)", name, triples[r],
-              group_comm->size());
+      log_all(log_tag, "{}: training with {} rank(s)", name, group_comm->size());
       result = train(r, *group_comm);
       if (group_comm->is_root()) write_file_atomic(path, result.dump(1) + "\n");
     }

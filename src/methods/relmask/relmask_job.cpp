@@ -48,6 +48,10 @@ nlohmann::json train_relation(model::BertForPreTraining& m, const text::WordPiec
     if (auto it = make_probe_item(tok, r, m->config().max_position_embeddings))
       items.push_back(std::move(*it));
   KD_CHECK(!items.empty(), "relation {}: no usable training fact (single-token objects)", relation);
+  const int64_t steps =
+      relation_steps(c.probes, c.train.steps, static_cast<int64_t>(items.size()), comm.size());
+  if (comm.is_root())
+    log_all("relmask", "{}: {} training facts, {} steps", relation, items.size(), steps);
   const uint64_t seed = train::derive_seed(c.seed, std::hash<std::string>{}(relation));
   relmask::RelationMasks masks(m, c.masks, seed);
   masks.attach(m);
@@ -63,7 +67,7 @@ nlohmann::json train_relation(model::BertForPreTraining& m, const text::WordPiec
   const auto B = static_cast<size_t>(c.probes.batch_size);
   const auto device = m->parameters().front().device();
   double last_loss = 0;
-  for (int64_t step = 0; step < c.train.steps; ++step) {
+  for (int64_t step = 0; step < steps; ++step) {
     std::vector<ProbeItem> batch_items;  // this rank's share of the group's batch
     for (size_t k = 0; k < B; ++k) {
       const size_t global = (static_cast<size_t>(step) * comm.size() + comm.rank()) * B + k;
@@ -84,17 +88,17 @@ nlohmann::json train_relation(model::BertForPreTraining& m, const text::WordPiec
       grad.div_(comm.size());
     }
     train::clip_grad_norm(named, c.train.clip_norm);
-    opt.step(train::learning_rate(c.train.schedule, c.train.optimizer.lr, step, c.train.steps));
+    opt.step(train::learning_rate(c.train.schedule, c.train.optimizer.lr, step, steps));
     opt.zero_grad();
     last_loss = comm.allreduce_scalar(loss.item<double>(), dist::ReduceOp::Sum) / comm.size();
-    if (comm.is_root() && ((step + 1) % c.train.log_every == 0 || step + 1 == c.train.steps))
-      log_all("relmask", "{}: step {}/{} loss {:.4f}", relation, step + 1, c.train.steps,
+    if (comm.is_root() && ((step + 1) % c.train.log_every == 0 || step + 1 == steps))
+      log_all("relmask", "{}: step {}/{} loss {:.4f}", relation, step + 1, steps,
               last_loss);
   }
   masks.set_training(false);
   nlohmann::json r = {
       {"relation", relation},         {"train_facts", items.size()},
-      {"steps", c.train.steps},       {"last_loss", last_loss},
+      {"steps", steps},       {"last_loss", last_loss},
       {"sparsity", masks.sparsity()}, {"sparsity_per_matrix", nlohmann::json::object()}};
   const auto per = masks.sparsity_per_matrix();
   for (size_t i = 0; i < per.size(); ++i) r["sparsity_per_matrix"][masks.names()[i]] = per[i];
@@ -121,12 +125,13 @@ int run_relmask(const std::string& config_path, const std::vector<std::string>& 
 
   const auto relations = probe_relations(config.probes);
   const auto triples = training_facts(config.probes, relations);
+  const auto work = relation_work(config.probes, config.train.steps, triples);
   log_info("relmask", "layers {}..{}, {} masks", config.masks.first_layer, config.masks.last_layer,
            config.masks.kind);
   const fs::path out = fs::path(config.run_dir);
   fs::create_directories(out / "masks");
   auto report = relmask::run_relations(
-      relations, triples, comm, config.run_dir, "relmask",
+      relations, work, comm, config.run_dir, "relmask",
       [&](size_t r, dist::Communicator& group) {
         return train_relation(m, tok, config, relations[r], group,
                               (out / "masks" / (relations[r] + ".safetensors")).string());
