@@ -89,9 +89,9 @@ void Optimizer::load_state(const std::vector<std::pair<std::string, torch::Tenso
 }
 
 double learning_rate(const ScheduleConfig& s, double peak, int64_t step, int64_t total) {
-  const int64_t warmup =
-      s.warmup_steps > 0 ? s.warmup_steps
-                         : static_cast<int64_t>(std::llround(s.warmup_fraction * total));
+  const int64_t warmup = s.warmup_steps > 0
+                             ? s.warmup_steps
+                             : static_cast<int64_t>(std::llround(s.warmup_fraction * total));
   if (warmup > 0 && step < warmup)
     return peak * static_cast<double>(step + 1) / static_cast<double>(warmup);
   if (s.kind == "constant") return peak;

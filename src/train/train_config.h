@@ -28,12 +28,13 @@ struct ScheduleConfig {
   int64_t warmup_steps = 0;
   double warmup_fraction = 0.0;  // of the total steps, when warmup_steps is 0 (LAMP: 0.2)
   double power = 1.0;            // poly decay exponent
-  double end_lr_ratio = 0.0;  // final lr = end_lr_ratio * lr
+  double end_lr_ratio = 0.0;     // final lr = end_lr_ratio * lr
   template <class V>
   void visit(V& v) {
     v("kind", kind, "linear | poly | constant");
     v("warmup_steps", warmup_steps);
-    v("warmup_fraction", warmup_fraction, "warm-up as a fraction of the steps (when warmup_steps is 0)");
+    v("warmup_fraction", warmup_fraction,
+      "warm-up as a fraction of the steps (when warmup_steps is 0)");
     v("power", power);
     v("end_lr_ratio", end_lr_ratio);
   }

@@ -98,8 +98,8 @@ nlohmann::json train_relation(model::BertForPreTraining& m, const text::WordPiec
     opt.zero_grad();
     last_loss = comm.allreduce_scalar(loss.item<double>() / N, dist::ReduceOp::Sum) / comm.size();
     if (comm.is_root() && ((step + 1) % c.train.log_every == 0 || step + 1 == steps))
-      log_all("prompt", "{}: step {}/{} mean loss per prompt {:.4f}", relation, step + 1,
-              steps, last_loss);
+      log_all("prompt", "{}: step {}/{} mean loss per prompt {:.4f}", relation, step + 1, steps,
+              last_loss);
   }
   prompts = prompts.detach();
 

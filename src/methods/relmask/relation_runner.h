@@ -14,8 +14,9 @@
 namespace kd::methods::relmask {
 
 // train(r, group) trains relations[r] on this rank's group communicator and returns its result
-// (the same on every rank of the group). `work[r]` (facts to process) balances the split. Returns the results of
-// all relations sorted by "relation" on rank 0, an empty array elsewhere. Collective over comm.
+// (the same on every rank of the group). `work[r]` (facts to process) balances the split. Returns
+// the results of all relations sorted by "relation" on rank 0, an empty array elsewhere. Collective
+// over comm.
 using TrainRelation = std::function<nlohmann::json(size_t relation, dist::Communicator& group)>;
 nlohmann::json run_relations(const std::vector<std::string>& relations,
                              const std::vector<int64_t>& work, dist::Communicator& comm,

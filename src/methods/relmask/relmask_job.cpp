@@ -92,14 +92,15 @@ nlohmann::json train_relation(model::BertForPreTraining& m, const text::WordPiec
     opt.zero_grad();
     last_loss = comm.allreduce_scalar(loss.item<double>(), dist::ReduceOp::Sum) / comm.size();
     if (comm.is_root() && ((step + 1) % c.train.log_every == 0 || step + 1 == steps))
-      log_all("relmask", "{}: step {}/{} loss {:.4f}", relation, step + 1, steps,
-              last_loss);
+      log_all("relmask", "{}: step {}/{} loss {:.4f}", relation, step + 1, steps, last_loss);
   }
   masks.set_training(false);
-  nlohmann::json r = {
-      {"relation", relation},         {"train_facts", items.size()},
-      {"steps", steps},       {"last_loss", last_loss},
-      {"sparsity", masks.sparsity()}, {"sparsity_per_matrix", nlohmann::json::object()}};
+  nlohmann::json r = {{"relation", relation},
+                      {"train_facts", items.size()},
+                      {"steps", steps},
+                      {"last_loss", last_loss},
+                      {"sparsity", masks.sparsity()},
+                      {"sparsity_per_matrix", nlohmann::json::object()}};
   const auto per = masks.sparsity_per_matrix();
   for (size_t i = 0; i < per.size(); ++i) r["sparsity_per_matrix"][masks.names()[i]] = per[i];
   r["dev"] =
@@ -131,8 +132,7 @@ int run_relmask(const std::string& config_path, const std::vector<std::string>& 
   const fs::path out = fs::path(config.run_dir);
   fs::create_directories(out / "masks");
   auto report = relmask::run_relations(
-      relations, work, comm, config.run_dir, "relmask",
-      [&](size_t r, dist::Communicator& group) {
+      relations, work, comm, config.run_dir, "relmask", [&](size_t r, dist::Communicator& group) {
         return train_relation(m, tok, config, relations[r], group,
                               (out / "masks" / (relations[r] + ".safetensors")).string());
       });

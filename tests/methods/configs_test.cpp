@@ -1,0 +1,57 @@
+// Every YAML file shipped in configs/ loads into its command's config (no unknown key, no wrong
+// type) and passes the same validation the command runs, so a user never starts from a broken
+// example. The command follows the file name: relmask-*, prompt-*, distill-*, test-distill,
+// anything else pretrain.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "common/config_io.h"
+#include "methods/distill/distill_config.h"
+#include "methods/pretrain/pretrain_config.h"
+#include "methods/prompt/prompt_config.h"
+#include "methods/relmask/relmask_config.h"
+#include "support/test_support.h"
+
+namespace kd::methods {
+namespace {
+
+template <class T>
+void load_and_validate(const std::string& path) {
+  auto c = config::load<T>(path, {});
+  c.validate();
+}
+
+TEST(Configs, EveryShippedConfigLoadsAndValidates) {
+  namespace fs = std::filesystem;
+  int checked = 0;
+  for (const auto& e : fs::directory_iterator(test::source_path("configs"))) {
+    if (e.path().extension() != ".yaml") continue;
+    const std::string name = e.path().filename().string(), path = e.path().string();
+    SCOPED_TRACE(name);
+    if (name.rfind("relmask-", 0) == 0) {
+      EXPECT_NO_THROW(load_and_validate<RelmaskConfig>(path));
+    } else if (name.rfind("prompt-", 0) == 0) {
+      EXPECT_NO_THROW(load_and_validate<PromptConfig>(path));
+      EXPECT_NO_THROW(prompt::validate(config::load<PromptConfig>(path, {}).prompt));
+    } else if (name.rfind("distill-", 0) == 0 || name == "test-distill.yaml") {
+      EXPECT_NO_THROW(load_and_validate<DistillConfig>(path));
+    } else {
+      EXPECT_NO_THROW(load_and_validate<PretrainConfig>(path));
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 14);
+}
+
+TEST(Configs, AnUnknownKeyIsRejected) {
+  const auto dir = test::temp_dir("configs");
+  const auto path = dir + "/bad.yaml";
+  FILE* f = std::fopen(path.c_str(), "w");
+  std::fputs("prompt:\n  lenght: 5\n", f);
+  std::fclose(f);
+  EXPECT_THROW(config::load<PromptConfig>(path, {}), kd::Error);
+}
+
+}  // namespace
+}  // namespace kd::methods
