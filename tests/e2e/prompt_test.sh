@@ -36,6 +36,13 @@ $KD_MPIRUN -np 2 "$kdprune" eval-probe --model "$model" --probes "$probes/test" 
 "$kdprune" eval-probe --model "$model" --probes "$probes/test" --prompts "$work/some-prompts" \
   --json "$work/eval-some.json" > "$work/eval-some.log" 2>&1 || { cat "$work/eval-some.log"; fail "eval-probe with a missing prompt"; }
 grep -q "no prompt for Antonym" "$work/eval-some.log" || fail "eval-probe did not say which prompt is missing"
+# Prompts of another model (the 2-layer, 32-wide teacher's prompts on a wider model) are refused by name.
+"$kdprune" pretrain --config configs/test-tiny.yaml --set "data.train=[\"$data/train/*.h5\"]" --set model.hidden_size=48 \
+  --set model.intermediate_size=96 --set train.steps=2 --set run_dir="$work/wide" > "$work/wide.log" 2>&1 || { cat "$work/wide.log"; fail "wide model"; }
+if "$kdprune" eval-probe --model "$work/wide/checkpoints/step_00000002/model" --probes "$probes/test" --prompts "$work/some-prompts" > /dev/null 2> "$work/wide.err"; then
+  fail "eval-probe accepted prompts of another model"
+fi
+grep -q "IsA.safetensors: prompts of width 32 do not fit this model's hidden size 48" "$work/wide.err" || { cat "$work/wide.err"; fail "no clear error for foreign prompts"; }
 /usr/bin/python3 - "$work" <<'PY' || fail "prompt reports"
 import json, struct, sys
 import numpy as np

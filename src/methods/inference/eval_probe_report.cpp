@@ -132,6 +132,10 @@ int run_eval_probe(const EvalProbeArgs& args) {
       const auto path = relation_file(args.prompts, relation, "prompt", comm->is_root());
       if (path.empty()) continue;
       const auto file = prompt::load_prompts(path);
+      KD_CHECK_HINT(file.prompts.size(2) == model->config().hidden_size,
+                    "use the prompts trained for this model (kdprune prompt with model.dir = it)",
+                    "{}: prompts of width {} do not fit this model's hidden size {}", path,
+                    file.prompts.size(2), model->config().hidden_size);
       const auto prompts = file.prompts.to(model->parameters().front().device());
       for (const auto& g : std::set<std::string>(sub.groups.begin(), sub.groups.end())) {
         std::vector<prompt::PromptItem> items;
