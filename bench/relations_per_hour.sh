@@ -14,6 +14,7 @@ model="$qs/pretrain/checkpoints/$(cat "$qs/pretrain/checkpoints/latest" 2>/dev/n
 [ -f "$model/config.json" ] || { echo "relations_per_hour: no teacher at $model; run launch/quickstart.sh first" >&2; exit 2; }
 [ -d "$qs/probes/train" ] || { echo "relations_per_hour: no probe sets in $qs/probes" >&2; exit 2; }
 out="runs/bench-relations"
+mkdir -p "$out"
 relations=$(ls "$qs/probes/train" | grep -v heldout | grep -c jsonl)
 printf "%-8s %6s %10s %10s %14s\n" job ranks relations "wall s" "relations/h"
 for job in relmask prompt; do

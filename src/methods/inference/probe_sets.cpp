@@ -37,11 +37,11 @@ std::vector<std::string> probe_relations(const ProbeSetSection& section) {
   return out;
 }
 
-std::vector<int64_t> training_facts(const ProbeSetSection& section,
-                                    const std::vector<std::string>& relations) {
+std::vector<int64_t> split_sizes(const ProbeSetSection& section, const std::string& split,
+                                 const std::vector<std::string>& relations) {
   std::vector<int64_t> out;
   for (const auto& r : relations)
-    out.push_back(static_cast<int64_t>(read_probe_split(section.dir, "train", r).size()));
+    out.push_back(static_cast<int64_t>(read_probe_split(section.dir, split, r).size()));
   return out;
 }
 
@@ -52,11 +52,14 @@ int64_t relation_steps(const ProbeSetSection& s, int64_t steps, int64_t facts, i
 }
 
 std::vector<int64_t> relation_work(const ProbeSetSection& s, int64_t steps,
-                                   const std::vector<int64_t>& facts) {
+                                   const std::vector<int64_t>& facts,
+                                   const std::vector<int64_t>& eval_facts) {
   std::vector<int64_t> out;
-  for (int64_t f : facts)
-    out.push_back(s.epochs > 0 ? static_cast<int64_t>(std::ceil(s.epochs * f))
-                               : steps * s.batch_size);
+  for (size_t r = 0; r < facts.size(); ++r) {
+    const int64_t trained =
+        s.epochs > 0 ? static_cast<int64_t>(std::ceil(s.epochs * facts[r])) : steps * s.batch_size;
+    out.push_back(3 * trained + eval_facts.at(r));
+  }
   return out;
 }
 

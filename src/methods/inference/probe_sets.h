@@ -43,16 +43,19 @@ std::vector<text::ProbeRecord> read_probe_split(const std::string& dir, const st
 // `section.relations`, or every DIR/train/<relation>.jsonl (held-out template files excluded),
 // sorted. Throws when there is none.
 std::vector<std::string> probe_relations(const ProbeSetSection& section);
-// Training facts per relation.
-std::vector<int64_t> training_facts(const ProbeSetSection& section,
-                                    const std::vector<std::string>& relations);
 // Optimizer steps for a relation with `facts` training facts on a group of `ranks` ranks:
 // ceil(epochs · facts / (batch_size · ranks)) with probes.epochs, else `steps`.
 int64_t relation_steps(const ProbeSetSection& section, int64_t steps, int64_t facts, int ranks);
-// The facts each relation's training will process, which balances relations over rank groups:
-// epochs · facts with probes.epochs (i.e. by training triples), else steps · batch_size.
+// Each relation's cost in forward passes of one fact, which balances relations over rank groups:
+// 3 per training fact processed (forward + backward), epochs · facts with probes.epochs (i.e. by
+// training triples), else steps · batch_size, plus `eval_facts[r]` (its dev/test passes, which
+// dominate short runs on large relations).
 std::vector<int64_t> relation_work(const ProbeSetSection& section, int64_t steps,
-                                   const std::vector<int64_t>& facts);
+                                   const std::vector<int64_t>& facts,
+                                   const std::vector<int64_t>& eval_facts);
+// Facts in DIR/SPLIT/<relation>.jsonl for each relation.
+std::vector<int64_t> split_sizes(const ProbeSetSection& section, const std::string& split,
+                                 const std::vector<std::string>& relations);
 
 // A model to probe or to train masks/prompts over: loaded in eval mode (no dropout), every
 // parameter frozen, bf16 matmuls for precision "bf16", moved to `device` ("cpu" | "cuda").

@@ -180,8 +180,12 @@ int run_prompt(const std::string& config_path, const std::vector<std::string>& o
   const auto& tok = frozen.tokenizer;
 
   const auto relations = probe_relations(config.probes);
-  const auto triples = training_facts(config.probes, relations);
-  const auto work = relation_work(config.probes, config.train.steps, triples);
+  const auto triples = split_sizes(config.probes, "train", relations);
+  const auto dev = split_sizes(config.probes, "dev", relations);
+  const auto test = split_sizes(config.probes, "test", relations);
+  std::vector<int64_t> eval_facts;  // dev and test (every prompt of the ensemble alike)
+  for (size_t r = 0; r < relations.size(); ++r) eval_facts.push_back(dev[r] + test[r]);
+  const auto work = relation_work(config.probes, config.train.steps, triples, eval_facts);
   log_info("prompt", "{} prompts of {} vectors ({}) per relation", config.prompt.inits.size(),
            config.prompt.length, config.prompt.style);
   const fs::path out = fs::path(config.run_dir);

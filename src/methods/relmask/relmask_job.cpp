@@ -125,8 +125,12 @@ int run_relmask(const std::string& config_path, const std::vector<std::string>& 
   const auto& tok = frozen.tokenizer;
 
   const auto relations = probe_relations(config.probes);
-  const auto triples = training_facts(config.probes, relations);
-  const auto work = relation_work(config.probes, config.train.steps, triples);
+  const auto triples = split_sizes(config.probes, "train", relations);
+  const auto dev = split_sizes(config.probes, "dev", relations);
+  const auto test = split_sizes(config.probes, "test", relations);
+  std::vector<int64_t> eval_facts;  // dev, test with the mask and test with the full model
+  for (size_t r = 0; r < relations.size(); ++r) eval_facts.push_back(dev[r] + 2 * test[r]);
+  const auto work = relation_work(config.probes, config.train.steps, triples, eval_facts);
   log_info("relmask", "layers {}..{}, {} masks", config.masks.first_layer, config.masks.last_layer,
            config.masks.kind);
   const fs::path out = fs::path(config.run_dir);
