@@ -21,6 +21,7 @@ assert one == two, "1 rank and 2 ranks (one relation per rank) must agree"
 for r in one:
     assert 0.2 < r["sparsity"] < 0.8 and r["test"]["facts"] == 10 and r["test_full_model"]["facts"] == 10, r
     assert len(r["sparsity_per_matrix"]) == 6  # layer 1 of 2: 6 linears
+    assert list(r["sparsity_per_layer"]) == ["1"] and abs(r["sparsity_per_layer"]["1"] - r["sparsity"]) < 1e-12, r
 # specialisation: same on 1 and 2 ranks; its diagonal and full-model row agree with the report
 s1, s2 = (json.load(open(f"{w}/{d}/specialisation.json")) for d in ("one", "two"))
 assert s1 == s2, (s1, s2)

@@ -74,6 +74,19 @@ TEST(RelationMasks, InitialSparsityFollowsThePrior) {
   RelationMasks masks(m, o, 9);
   EXPECT_NEAR(masks.sparsity(), 0.5, 0.02);
   for (double s : masks.sparsity_per_matrix()) EXPECT_NEAR(s, 0.5, 0.1);
+  // Per layer: the numel-weighted mean of that layer's six matrices, for every layer 0..2.
+  const auto per_layer = masks.sparsity_per_layer();
+  ASSERT_EQ(per_layer.size(), 3u);
+  const auto per_matrix = masks.sparsity_per_matrix();
+  for (const auto& [layer, s] : per_layer) {
+    double zeros = 0, total = 0;
+    for (size_t i = 0; i < per_matrix.size(); ++i)
+      if (masks.names()[i].rfind("bert.encoder.layer." + std::to_string(layer) + ".", 0) == 0) {
+        zeros += per_matrix[i] * static_cast<double>(masks.logits()[i].numel());
+        total += static_cast<double>(masks.logits()[i].numel());
+      }
+    EXPECT_NEAR(s, zeros / total, 1e-12) << layer;
+  }
 }
 
 TEST(RelationMasks, MaskedForwardEqualsWeightsZeroedByHand) {

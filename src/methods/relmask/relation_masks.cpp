@@ -106,6 +106,20 @@ std::vector<double> RelationMasks::sparsity_per_matrix() const {
   return out;
 }
 
+std::map<int64_t, double> RelationMasks::sparsity_per_layer() const {
+  std::map<int64_t, std::pair<double, double>> zeros_total;
+  const std::string prefix = "bert.encoder.layer.";
+  for (size_t i = 0; i < state_->logits.size(); ++i) {
+    const int64_t layer = std::stoll(names_[i].substr(prefix.size()));
+    const double n = static_cast<double>(state_->logits[i].numel());
+    zeros_total[layer].first += n - hard_mask(i).sum().item<double>();
+    zeros_total[layer].second += n;
+  }
+  std::map<int64_t, double> out;
+  for (const auto& [layer, zt] : zeros_total) out[layer] = zt.first / zt.second;
+  return out;
+}
+
 double RelationMasks::sparsity() const {
   double zeros = 0, total = 0;
   for (size_t i = 0; i < state_->logits.size(); ++i) {

@@ -12,6 +12,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,6 +54,8 @@ class RelationMasks {
   // Fraction of zeros in the hard masks: overall, and per masked linear.
   double sparsity() const;
   std::vector<double> sparsity_per_matrix() const;
+  // Fraction of zeros over each masked layer's six matrices: layer index -> sparsity.
+  std::map<int64_t, double> sparsity_per_layer() const;
 
   // Hard masks bit-packed (8 entries per byte, row-major, LSB first) in a safetensors file, with
   // the logits too when `with_logits`; load() accepts either (hard-only files fix G to ±10).

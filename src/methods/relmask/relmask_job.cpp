@@ -103,6 +103,9 @@ nlohmann::json train_relation(model::BertForPreTraining& m, const text::WordPiec
                       {"sparsity_per_matrix", nlohmann::json::object()}};
   const auto per = masks.sparsity_per_matrix();
   for (size_t i = 0; i < per.size(); ++i) r["sparsity_per_matrix"][masks.names()[i]] = per[i];
+  r["sparsity_per_layer"] = nlohmann::json::object();
+  for (const auto& [layer, z] : masks.sparsity_per_layer())
+    r["sparsity_per_layer"][std::to_string(layer)] = z;
   r["dev"] =
       score_json(score_one(m, tok, read_probe_split(c.probes.dir, "dev", relation), c, comm));
   const auto test = read_probe_split(c.probes.dir, "test", relation);
