@@ -14,7 +14,7 @@
 #
 #   launch/quickstart.sh [--profile quick|long] [pretrain args...]
 #
-# --profile long (about an hour on 2 cores): the same teacher pre-trained ~50 minutes on the
+# --profile long (under an hour on 2 cores): the same teacher pre-trained ~40 minutes on the
 # WordNet half of the corpus (configs/teacher-long.yaml), long enough to learn facts, then step 5
 # with longer mask and prompt training; no distillation. Output in runs/long.
 # Extra arguments are passed to `kdprune pretrain`, e.g. --set train.steps=100; KD_DISTILL_ARGS
