@@ -37,12 +37,19 @@ std::vector<std::string> probe_relations(const ProbeSetSection& section) {
   return out;
 }
 
-std::vector<int64_t> split_sizes(const ProbeSetSection& section, const std::string& split,
-                                 const std::vector<std::string>& relations) {
-  std::vector<int64_t> out;
-  for (const auto& r : relations)
-    out.push_back(static_cast<int64_t>(read_probe_split(section.dir, split, r).size()));
-  return out;
+ProbeWork probe_work(const ProbeSetSection& section, int64_t steps,
+                     const std::vector<std::string>& relations, int test_passes) {
+  ProbeWork w;
+  std::vector<int64_t> eval_facts;
+  auto facts = [&](const char* split, const std::string& r) {
+    return static_cast<int64_t>(read_probe_split(section.dir, split, r).size());
+  };
+  for (const auto& r : relations) {
+    w.train_facts.push_back(facts("train", r));
+    eval_facts.push_back(facts("dev", r) + test_passes * facts("test", r));
+  }
+  w.work = relation_work(section, steps, w.train_facts, eval_facts);
+  return w;
 }
 
 int64_t relation_steps(const ProbeSetSection& s, int64_t steps, int64_t facts, int ranks) {

@@ -53,9 +53,13 @@ int64_t relation_steps(const ProbeSetSection& section, int64_t steps, int64_t fa
 std::vector<int64_t> relation_work(const ProbeSetSection& section, int64_t steps,
                                    const std::vector<int64_t>& facts,
                                    const std::vector<int64_t>& eval_facts);
-// Facts in DIR/SPLIT/<relation>.jsonl for each relation.
-std::vector<int64_t> split_sizes(const ProbeSetSection& section, const std::string& split,
-                                 const std::vector<std::string>& relations);
+// Each relation's training facts and its relation_work, with evaluation counted as one pass
+// over dev and `test_passes` over test (relmask: with the mask and with the full model).
+struct ProbeWork {
+  std::vector<int64_t> train_facts, work;
+};
+ProbeWork probe_work(const ProbeSetSection& section, int64_t steps,
+                     const std::vector<std::string>& relations, int test_passes);
 
 // A model to probe or to train masks/prompts over: loaded in eval mode (no dropout), every
 // parameter frozen, bf16 matmuls for precision "bf16", moved to `device` ("cpu" | "cuda").

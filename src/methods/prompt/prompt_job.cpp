@@ -180,18 +180,14 @@ int run_prompt(const std::string& config_path, const std::vector<std::string>& o
   const auto& tok = frozen.tokenizer;
 
   const auto relations = probe_relations(config.probes);
-  const auto triples = split_sizes(config.probes, "train", relations);
-  const auto dev = split_sizes(config.probes, "dev", relations);
-  const auto test = split_sizes(config.probes, "test", relations);
-  std::vector<int64_t> eval_facts;  // dev and test (every prompt of the ensemble alike)
-  for (size_t r = 0; r < relations.size(); ++r) eval_facts.push_back(dev[r] + test[r]);
-  const auto work = relation_work(config.probes, config.train.steps, triples, eval_facts);
+  const auto work = probe_work(config.probes, config.train.steps, relations, 1);
   log_info("prompt", "{} prompts of {} vectors ({}) per relation", config.prompt.inits.size(),
            config.prompt.length, config.prompt.style);
   const fs::path out = fs::path(config.run_dir);
   fs::create_directories(out / "prompts");
   auto report = relmask::run_relations(
-      relations, work, comm, config.run_dir, "prompt", [&](size_t r, dist::Communicator& group) {
+      relations, work.work, comm, config.run_dir, "prompt",
+      [&](size_t r, dist::Communicator& group) {
         return train_relation(m, tok, config, relations[r], group,
                               (out / "prompts" / (relations[r] + ".safetensors")).string());
       });

@@ -99,6 +99,12 @@ torch::Tensor RelationMasks::hard_mask(size_t i) const {
   return torch::sigmoid(state_->logits.at(i)) > state_->options.threshold;
 }
 
+std::vector<std::pair<std::string, torch::Tensor>> RelationMasks::named_logits() const {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (size_t i = 0; i < names_.size(); ++i) out.emplace_back(names_[i], state_->logits[i]);
+  return out;
+}
+
 std::vector<double> RelationMasks::sparsity_per_matrix() const {
   std::vector<double> out;
   for (size_t i = 0; i < state_->logits.size(); ++i)

@@ -49,6 +49,8 @@ class RelationMasks {
   // intermediate, output); Hugging Face names of the weights they mask.
   std::vector<torch::Tensor>& logits() { return state_->logits; }
   const std::vector<std::string>& names() const { return names_; }
+  // (name, logits) pairs: what an optimizer over this relation's masks takes.
+  std::vector<std::pair<std::string, torch::Tensor>> named_logits() const;
   // Hard mask of linear i (bool, W's shape): σ(G) > threshold.
   torch::Tensor hard_mask(size_t i) const;
   // Fraction of zeros in the hard masks: overall, and per masked linear.

@@ -56,9 +56,7 @@ nlohmann::json train_relation(model::BertForPreTraining& m, const text::WordPiec
   relmask::RelationMasks masks(m, c.masks, seed);
   masks.attach(m);
   masks.set_training(true);
-  train::NamedTensors named;
-  for (size_t i = 0; i < masks.logits().size(); ++i)
-    named.emplace_back(masks.names()[i], masks.logits()[i]);
+  const train::NamedTensors named = masks.named_logits();
   train::Optimizer opt(named, c.train.optimizer);
   text::Rng order(text::mix_seed(seed, 0x0D));
   std::vector<size_t> perm(items.size());
@@ -128,18 +126,15 @@ int run_relmask(const std::string& config_path, const std::vector<std::string>& 
   const auto& tok = frozen.tokenizer;
 
   const auto relations = probe_relations(config.probes);
-  const auto triples = split_sizes(config.probes, "train", relations);
-  const auto dev = split_sizes(config.probes, "dev", relations);
-  const auto test = split_sizes(config.probes, "test", relations);
-  std::vector<int64_t> eval_facts;  // dev, test with the mask and test with the full model
-  for (size_t r = 0; r < relations.size(); ++r) eval_facts.push_back(dev[r] + 2 * test[r]);
-  const auto work = relation_work(config.probes, config.train.steps, triples, eval_facts);
+  // Evaluation: dev with the mask, test with the mask and with the full model.
+  const auto work = probe_work(config.probes, config.train.steps, relations, 2);
   log_info("relmask", "layers {}..{}, {} masks", config.masks.first_layer, config.masks.last_layer,
            config.masks.kind);
   const fs::path out = fs::path(config.run_dir);
   fs::create_directories(out / "masks");
   auto report = relmask::run_relations(
-      relations, work, comm, config.run_dir, "relmask", [&](size_t r, dist::Communicator& group) {
+      relations, work.work, comm, config.run_dir, "relmask",
+      [&](size_t r, dist::Communicator& group) {
         return train_relation(m, tok, config, relations[r], group,
                               (out / "masks" / (relations[r] + ".safetensors")).string());
       });
@@ -160,7 +155,7 @@ int run_relmask(const std::string& config_path, const std::vector<std::string>& 
     special = relmask::specialisation_matrix(m, tok, config.masks, relations, files, tests,
                                              config.probes.top_k, comm);
     std::vector<double> weights;  // frequency-weighted combination: by training facts
-    for (auto t : triples) weights.push_back(static_cast<double>(t));
+    for (auto t : work.train_facts) weights.push_back(static_cast<double>(t));
     special["combined"] = relmask::combined_mask_report(m, tok, config.masks, files, weights, tests,
                                                         config.probes.top_k, comm);
   }
