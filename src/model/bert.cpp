@@ -185,6 +185,16 @@ void BertForPreTrainingImpl::keep_hidden(const torch::Tensor& index) {
   nsp->keep_cols(idx);
 }
 
+std::vector<LayerNorm> BertForPreTrainingImpl::hidden_layer_norms() const {
+  std::vector<LayerNorm> out{embeddings->layer_norm};
+  for (const auto& layer : layers_) {
+    out.push_back(layer->attn_norm);
+    out.push_back(layer->ffn_norm);
+  }
+  out.push_back(mlm_norm);
+  return out;
+}
+
 void BertForPreTrainingImpl::keep_layers(const std::vector<int64_t>& keep) {
   std::vector<BertLayer> kept;
   for (int64_t l : keep) {

@@ -86,6 +86,10 @@ class BertForPreTrainingImpl : public torch::nn::Module {
   // Removes whole layers, keeping `layers` (in that order).
   void keep_layers(const std::vector<int64_t>& layers);
 
+  // Every LayerNorm on the residual stream (embeddings, two per layer, the MLM head's): the
+  // ones schuBERT's α_H gates.
+  std::vector<LayerNorm> hidden_layer_norms() const;
+
   int64_t num_layers() const { return static_cast<int64_t>(layers_.size()); }
   BertLayer layer(int64_t l) const { return layers_.at(static_cast<size_t>(l)); }
 

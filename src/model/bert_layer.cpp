@@ -139,7 +139,7 @@ void BertLayerImpl::keep_heads(const torch::Tensor& heads) {
   dims_.num_heads = hidx.numel();
 }
 
-void BertLayerImpl::keep_qk_dims(const torch::Tensor& keep) {
+void BertLayerImpl::keep_qk_dims(const torch::Tensor& keep, bool rescale_query) {
   const LayerDims d = dims();
   auto idx = keep.to(torch::kCPU, torch::kLong).flatten();
   check_range(idx, d.qk_head_size, "keep_qk_dims");
@@ -148,7 +148,7 @@ void BertLayerImpl::keep_qk_dims(const torch::Tensor& keep) {
   key->keep_rows(rows);
   // Scores are divided by sqrt(k); rescale the query so the kept dims give the same scores
   // with the new, smaller k (exact surgery, and still plain HF semantics).
-  if (idx.numel() > 0 && idx.numel() != d.qk_head_size) {
+  if (rescale_query && idx.numel() > 0 && idx.numel() != d.qk_head_size) {
     const double s = std::sqrt(static_cast<double>(idx.numel()) / d.qk_head_size);
     torch::NoGradGuard no_grad;
     query->weight.mul_(s);

@@ -34,8 +34,9 @@ class BertLayerImpl : public torch::nn::Module {
   // Structural surgery (physically removes rows/columns; indices int64, kept in given order).
   void keep_heads(const torch::Tensor& heads);  // heads ⊂ [0, A)
   // Per-head query/key dims ⊂ [0, k), same dims in every head; the query is rescaled by
-  // sqrt(k_new/k_old) so the 1/sqrt(k) score scaling keeps the kept dims' scores unchanged.
-  void keep_qk_dims(const torch::Tensor& dims);
+  // sqrt(k_new/k_old) so the 1/sqrt(k) score scaling keeps the kept dims' scores unchanged
+  // (rescale_query = false only for index bookkeeping, e.g. slicing optimizer moments).
+  void keep_qk_dims(const torch::Tensor& dims, bool rescale_query = true);
   void keep_v_dims(const torch::Tensor& dims);         // per-head value dims ⊂ [0, v), all heads
   void keep_intermediate(const torch::Tensor& units);  // filter units ⊂ [0, F)
   void keep_hidden(const torch::Tensor& index);        // residual features ⊂ [0, H)

@@ -23,7 +23,26 @@ LayerNormImpl::LayerNormImpl(int64_t size, double eps) : eps_(eps) {
 }
 
 torch::Tensor LayerNormImpl::forward(const torch::Tensor& x) {
-  return torch::layer_norm(x.to(torch::kFloat), {weight.size(0)}, weight, bias, eps_);
+  if (!gate_.defined())
+    return torch::layer_norm(x.to(torch::kFloat), {weight.size(0)}, weight, bias, eps_);
+  auto xf = x.to(torch::kFloat);
+  auto gate = gate_.to(xf.device());
+  auto present = (gate != 0).to(torch::kFloat);  // [H]
+  auto n = present.sum().clamp_min(1.0);
+  auto xm = xf * present;
+  auto mean = xm.sum(-1, true) / n;
+  auto centred = (xm - mean) * present;
+  auto var = centred.pow(2).sum(-1, true) / n;
+  return (centred * torch::rsqrt(var + eps_) * weight + bias) * gate;
+}
+
+void LayerNormImpl::fold_gate() {
+  if (!gate_.defined()) return;
+  torch::NoGradGuard no_grad;
+  auto g = gate_.detach().to(weight.device(), torch::kFloat);
+  weight.mul_(g);
+  bias.mul_(g);
+  gate_ = torch::Tensor();
 }
 
 void LayerNormImpl::keep(const torch::Tensor& index) {
@@ -32,6 +51,7 @@ void LayerNormImpl::keep(const torch::Tensor& index) {
   torch::NoGradGuard no_grad;
   replace_param(parameters_, "weight", weight, weight.index_select(0, idx));
   replace_param(parameters_, "bias", bias, bias.index_select(0, idx));
+  if (gate_.defined()) gate_ = gate_.detach().index_select(0, idx.to(gate_.device()));
 }
 
 void LayerNormImpl::pretty_print(std::ostream& stream) const {

@@ -10,8 +10,19 @@ class LayerNormImpl : public torch::nn::Module {
   LayerNormImpl(int64_t size, double eps);
   // x [..., H] -> [..., H]; always computed in fp32 (bf16 input is upcast).
   torch::Tensor forward(const torch::Tensor& x);
-  // Keeps features `index` (int64 [n]); new parameters under the same names.
+  // Keeps features `index` (int64 [n]); new parameters under the same names (and the gate's
+  // entries, when one is set).
   void keep(const torch::Tensor& index);
+
+  // schuBERT's α_H: y = α ⊙ LN(x) with the mean and variance taken over the features whose α is
+  // non-zero only, so that α_H[j] = 0 gives exactly the LayerNorm of a model without feature j
+  // (plain LayerNorm would still count it). `gate` [H] is not registered (it belongs to the
+  // method); undefined = plain LayerNorm.
+  void set_gate(torch::Tensor gate) { gate_ = std::move(gate); }
+  const torch::Tensor& gate() const { return gate_; }
+  // Multiplies the gate into weight and bias and clears it. Exact only once the features with
+  // α = 0 are gone (keep), since plain LayerNorm counts every feature.
+  void fold_gate();
   int64_t size() const { return weight.size(0); }
   double eps() const { return eps_; }
   void pretty_print(std::ostream& stream) const override;
@@ -21,6 +32,7 @@ class LayerNormImpl : public torch::nn::Module {
 
  private:
   double eps_;
+  torch::Tensor gate_;
 };
 TORCH_MODULE(LayerNorm);
 

@@ -60,6 +60,8 @@ TrainResult Trainer::run() {
   if (auto ckpt = find_resume_checkpoint(config_.run_dir, config_.resume)) {
     result.start_step = load_checkpoint(*ckpt, optimizer);
     log_info("train", "resumed from {} at step {}", *ckpt, result.start_step);
+  } else if (auto initial = task_.initial_optimizer_state(); !initial.empty()) {
+    optimizer.load_state(initial);
   }
   dist::GradReducer reducer(comm_, tensors, {config_.dist.bucket_mb, config_.dist.first_bucket_mb});
 

@@ -33,6 +33,10 @@ class TrainingTask {
   virtual void save_model(const std::string& dir) = 0;
   virtual void load_model(const std::string& dir) = 0;
 
+  // Optimizer state to start from when the run does not resume from a checkpoint (schuBERT
+  // carries the moments it sliced through a prune step); empty = fresh moments.
+  virtual NamedTensors initial_optimizer_state() { return {}; }
+
   // Hooks for methods that act between steps (prune rounds, evaluation, ...).
   virtual void after_step(int64_t /*step*/) {}
   // Final summary lines appended to the trainer's summary.

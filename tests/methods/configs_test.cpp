@@ -1,6 +1,7 @@
 // Every YAML file shipped in configs/ loads into its command's config (no unknown key, no wrong
 // type) and passes the same validation the command runs, so a user never starts from a broken
-// example. The command follows the file name: relmask-*, prompt-*, distill-*, test-distill,
+// example. The command follows the file name: relmask-*, prompt-*, schubert-*, distill-*,
+// test-distill,
 // anything else pretrain.
 #include <gtest/gtest.h>
 
@@ -11,6 +12,7 @@
 #include "methods/pretrain/pretrain_config.h"
 #include "methods/prompt/prompt_config.h"
 #include "methods/relmask/relmask_config.h"
+#include "methods/schubert/schubert_config.h"
 #include "support/test_support.h"
 
 namespace kd::methods {
@@ -34,6 +36,8 @@ TEST(Configs, EveryShippedConfigLoadsAndValidates) {
     } else if (name.rfind("prompt-", 0) == 0) {
       EXPECT_NO_THROW(load_and_validate<PromptConfig>(path));
       EXPECT_NO_THROW(prompt::validate(config::load<PromptConfig>(path, {}).prompt));
+    } else if (name.rfind("schubert-", 0) == 0) {
+      EXPECT_NO_THROW(load_and_validate<SchubertConfig>(path));
     } else if (name.rfind("distill-", 0) == 0 || name == "test-distill.yaml") {
       EXPECT_NO_THROW(load_and_validate<DistillConfig>(path));
     } else {
@@ -41,7 +45,7 @@ TEST(Configs, EveryShippedConfigLoadsAndValidates) {
     }
     ++checked;
   }
-  EXPECT_GE(checked, 14);
+  EXPECT_GE(checked, 16);
 }
 
 TEST(Configs, AnUnknownKeyIsRejected) {

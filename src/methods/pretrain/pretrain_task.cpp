@@ -63,6 +63,17 @@ MlmNspLoss mlm_nsp_loss(model::BertForPreTraining& model, const data::PretrainBa
   return l;
 }
 
+void prepare_for_training(model::BertForPreTraining& model, const train::JobConfig& config) {
+  torch::ScalarType compute = torch::kFloat;
+  if (config.train.precision == "bf16") compute = torch::kBFloat16;
+  KD_CHECK(config.train.precision != "fp16" || config.device == "cuda",
+           "train.precision fp16 is for GPUs; use bf16 on CPU");
+  if (config.train.precision == "fp16") compute = torch::kHalf;
+  model->set_compute_dtype(compute);
+  if (config.device == "cuda") model->to(torch::kCUDA);
+  model->train();
+}
+
 PretrainTask::PretrainTask(const PretrainConfig& config, int rank, int world) : config_(config) {
   KD_CHECK_HINT(!config.data.train.empty(), "set data.train to HDF5 shard globs",
                 "data.train is empty");
@@ -72,14 +83,7 @@ PretrainTask::PretrainTask(const PretrainConfig& config, int rank, int world) : 
   } else {
     model_ = model::load_model_dir(config.model.init_from);
   }
-  torch::ScalarType compute = torch::kFloat;
-  if (config.train.precision == "bf16") compute = torch::kBFloat16;
-  KD_CHECK(config.train.precision != "fp16" || config.device == "cuda",
-           "train.precision fp16 is for GPUs; use bf16 on CPU");
-  if (config.train.precision == "fp16") compute = torch::kHalf;
-  model_->set_compute_dtype(compute);
-  if (config.device == "cuda") model_->to(torch::kCUDA);
-  model_->train();
+  prepare_for_training(model_, config);
 
   loader_ = make_train_loader(config.data, config.seed, rank, world);
   const auto& mc = model_->config();

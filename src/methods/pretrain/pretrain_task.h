@@ -23,6 +23,10 @@ MlmNspLoss mlm_nsp_loss(model::BertForPreTraining& model, const data::PretrainBa
 std::unique_ptr<data::PretrainLoader> make_train_loader(const DataSection& data, uint64_t seed,
                                                         int rank, int world);
 
+// Compute dtype from train.precision (fp16 only on CUDA), device, train mode: what every job
+// that trains a BertForPreTraining does to it first.
+void prepare_for_training(model::BertForPreTraining& model, const train::JobConfig& config);
+
 // Builds the model config from the model section (vocab size = lines of the vocab file).
 model::BertConfig model_config_from(const ModelSection& m);
 
