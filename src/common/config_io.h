@@ -40,6 +40,8 @@ class Reader {
       KD_CHECK_HINT(child.IsMap(), "write it as a mapping of keys", "{}: '{}' must be a section",
                     source_, where);
       read_section(child, field, where, source_);
+    } else if (std::is_same_v<T, std::string> && child.IsNull()) {
+      field = T{};  // `key:` / `--set key=` is the empty string, not "null"
     } else {
       try {
         field = child.as<T>();
