@@ -11,6 +11,9 @@
 #   5. probes the teacher per WordNet relation: LAMP masks (configs/relmask-quickstart.yaml), soft
 #      prompt ensembles (configs/prompt-quickstart.yaml), and the side-by-side table of manual
 #      template, soft prompt, ensemble and mask; the specialisation matrix as a PNG
+#   6. prunes the teacher with schuBERT-all to 85% of its parameters in 2 rounds
+#      (configs/schubert-quickstart.yaml): per-round log, the pruned model's per-layer table, a
+#      PNG of the surviving dimensions
 #
 #   launch/quickstart.sh [--profile quick|long] [pretrain args...]
 #
@@ -19,7 +22,7 @@
 # with longer mask and prompt training; no distillation. Output in runs/long.
 # Extra arguments are passed to `kdprune pretrain`, e.g. --set train.steps=100; KD_DISTILL_ARGS
 # to every `kdprune distill` (e.g. KD_DISTILL_ARGS="--set train.steps=50"); KD_PROBE_ARGS to
-# relmask and prompt.
+# relmask and prompt; KD_SCHUBERT_ARGS to schubert.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -115,3 +118,13 @@ echo "== WordNet probes (test split): manual template vs soft prompt vs ensemble
 launch/run-local -n "$ranks" -- "$bin/kdprune" eval-probe --model "$model" --precision bf16 \
   --probes "$out/probes/test" --prompts "$out/prompt/prompts" --masks "$out/relmask/masks" \
   --json "$out/probe-table.json"
+
+echo
+echo "== schuBERT: pruning the teacher to 85% of its parameters (schubert-all, 2 rounds) =="
+read -r -a schubert_args <<< "${KD_SCHUBERT_ARGS:-}"
+launch/run-local -n "$ranks" -- "$bin/kdprune" schubert --config configs/schubert-quickstart.yaml \
+  --set model.init_from="$model" --set "data.train=[\"$out/data/train/*.h5\"]" \
+  --set "data.heldout=[\"$out/data/heldout/*.h5\"]" --set run_dir="$out/schubert" \
+  "${schubert_args[@]}" | sed -n '/^== /,$p'
+/usr/bin/python3 launch/plot_schubert.py "$out/schubert-dims.png" teacher="$model" \
+  schuBERT-all="$out/schubert/model"

@@ -4,7 +4,7 @@
 # directory.
 #
 #   tests/e2e/slurm_test.sh KDPRUNE_BIN CONFIG [--requeue] [--launcher srun|mpirun]
-#                           [--script pretrain.sbatch|distill.sbatch] [-- ARGS...]
+#                           [--script pretrain.sbatch|distill.sbatch|schubert.sbatch] [-- ARGS...]
 #
 #   --requeue    also exercise checkpoint-and-requeue: once the job has written its first
 #                checkpoint, send SIGUSR1 to the batch shell (what Slurm does before the time
@@ -181,8 +181,13 @@ restarts=$(job_field "$JOB" Restarts)
 [ "$state" = COMPLETED ] || job_fail "job $JOB ended $state (exit code $exit_code), expected COMPLETED"
 [ "$exit_code" = 0:0 ] || job_fail "job $JOB exit code $exit_code, expected 0:0"
 last=$(latest_step)
-[ -n "$last" ] || job_fail "no non-empty checkpoints/step_N directory in $RUN_DIR"
-say "job $JOB COMPLETED after $restarts restart(s); newest checkpoint step_$last"
+if [ -z "$last" ] && [ -s "$RUN_DIR/model/config.json" ] && [ -s "$RUN_DIR/rounds.jsonl" ]; then
+  # schubert.sbatch: checkpoints live in each round's phase directories; the result is model/.
+  say "job $JOB COMPLETED after $restarts restart(s); pruned model in $RUN_DIR/model"
+else
+  [ -n "$last" ] || job_fail "no non-empty checkpoints/step_N directory in $RUN_DIR"
+  say "job $JOB COMPLETED after $restarts restart(s); newest checkpoint step_$last"
+fi
 
 if [ $REQUEUE -eq 1 ]; then
   [ "${restarts:-0}" -ge 1 ] || job_fail "job $JOB was not requeued (Restarts=$restarts)" \

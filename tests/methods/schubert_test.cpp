@@ -132,7 +132,9 @@ TEST(SchubertSurgery, GatedLayerNormEqualsLayerNormOverTheKeptFeatures) {
                                  norm->bias.index_select(0, kept), 1e-12) *
                torch::tensor({1.0f, 2.0f, 1.0f, 0.5f});
   EXPECT_LT(max_diff(gated.index_select(1, kept), plain), 1e-5);
-  EXPECT_EQ(gated.index_select(1, torch::tensor(std::vector<int64_t>{1, 4})).abs().max().item<double>(), 0.0);
+  EXPECT_EQ(
+      gated.index_select(1, torch::tensor(std::vector<int64_t>{1, 4})).abs().max().item<double>(),
+      0.0);
 }
 
 TEST(SchubertAccounting, CountedParametersMatchConfigAndPlan) {
@@ -150,10 +152,10 @@ TEST(SchubertAccounting, CountedParametersMatchConfigAndPlan) {
 TEST(SchubertAccounting, UnitCostsMatchHandCounts) {
   const auto cfg = small_config();  // H 16, k = v = 4, A 4, F 32, V 50, P 12, 2 layers
   const int64_t H = 16, k = 4, v = 4, A = 4, F = 32;
-  EXPECT_EQ(unit_cost(cfg, Dim::Filter, 0), 2 * H + 1);             // W1 row + b1 + W2 column
+  EXPECT_EQ(unit_cost(cfg, Dim::Filter, 0), 2 * H + 1);  // W1 row + b1 + W2 column
   EXPECT_EQ(unit_cost(cfg, Dim::Heads, 1), 2 * (k * H + k) + (v * H + v) + H * v);
-  EXPECT_EQ(unit_cost(cfg, Dim::QK, 0), A * 2 * (H + 1));           // a q and a k row per head
-  EXPECT_EQ(unit_cost(cfg, Dim::V, 0), A * (H + 1) + A * H);        // v rows, W_O columns
+  EXPECT_EQ(unit_cost(cfg, Dim::QK, 0), A * 2 * (H + 1));     // a q and a k row per head
+  EXPECT_EQ(unit_cost(cfg, Dim::V, 0), A * (H + 1) + A * H);  // v rows, W_O columns
   // A hidden feature: embeddings (V + P + 2 types) + their LayerNorm, per layer the q/k/v
   // columns, W_O row + bias, W1 column, W2 row + bias, two LayerNorms; pooler, MLM transform
   // (row + column + bias each), MLM LayerNorm, NSP column.
@@ -176,8 +178,8 @@ TEST(SchubertPlan, SmallestAlphaGoesFirstAndOneUnitSurvives) {
   EXPECT_EQ(d.filter[1].size(), 27u);
   EXPECT_EQ(d.filter[1].front(), 5);  // 0..4 removed
   // Down to one unit per layer and no further.
-  const int64_t floor = with_dim_size(with_dim_size(cfg, Dim::Filter, 0, 1), Dim::Filter, 1, 1)
-                            .num_parameters();
+  const int64_t floor =
+      with_dim_size(with_dim_size(cfg, Dim::Filter, 0, 1), Dim::Filter, 1, 1).num_parameters();
   d = plan_prune(cfg, scores, "F", floor);
   EXPECT_EQ(d.filter[0], std::vector<int64_t>{31});
   EXPECT_EQ(d.filter[1], std::vector<int64_t>{31});

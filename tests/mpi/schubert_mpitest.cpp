@@ -52,7 +52,8 @@ TEST(SchubertConsensus, EveryRankGetsThePlanOfTheMeanScores) {
   for (size_t i = 0; i < nm.size(); ++i) nm[i].second.add_(n1[i].second).div_(2);
   EXPECT_EQ(decision.to_json(), plan_prune(cfg, mean, "all", target).to_json());
   // Rank 1's own scores alone would plan differently (so the all-reduce matters).
-  EXPECT_NE(plan_prune(cfg, a0, "all", target).to_json(), plan_prune(cfg, a1, "all", target).to_json());
+  EXPECT_NE(plan_prune(cfg, a0, "all", target).to_json(),
+            plan_prune(cfg, a1, "all", target).to_json());
 }
 
 TEST(SchubertConsensus, AppliedDecisionGivesTheSameModelOnEveryRank) {

@@ -55,7 +55,8 @@ void verify_same_model(dist::Communicator& comm, model::BertForPreTraining& mode
   std::string listing;
   if (comm.is_root())
     for (size_t r = 0; r < all.size(); ++r)
-      listing += fmt::format("\n  rank {}: {}{}", r, all[r], all[r] == all[0] ? "" : "  <- differs from rank 0");
+      listing += fmt::format("\n  rank {}: {}{}", r, all[r],
+                             all[r] == all[0] ? "" : "  <- differs from rank 0");
   listing = comm.broadcast_string(listing, 0);
   KD_FAIL("{}: the model differs between ranks after the prune step (shape + weight checksums):{}",
           what, listing);

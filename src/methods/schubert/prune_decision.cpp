@@ -35,8 +35,8 @@ std::vector<std::pair<Dim, size_t>> groups_of(const std::set<Dim>& dims, size_t 
 std::vector<float> scores_of(const PruningVectors& scores, Dim d, size_t layer, int64_t n) {
   const auto& t = scores.get(d, layer);
   KD_CHECK(t.defined(), "prune scores: no α for {} of layer {}", dim_name(d), layer);
-  KD_CHECK(t.numel() == n, "prune scores: {} of layer {} has {} entries, the model {}",
-           dim_name(d), layer, t.numel(), n);
+  KD_CHECK(t.numel() == n, "prune scores: {} of layer {} has {} entries, the model {}", dim_name(d),
+           layer, t.numel(), n);
   auto c = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
   return {c.data_ptr<float>(), c.data_ptr<float>() + n};
 }
@@ -83,8 +83,7 @@ PruneDecision plan_uniform(const model::BertConfig& cfg, const PruningVectors& s
     const int64_t n = dim_size(cfg, d, l), keep = dim_size(goal, d, l);
     auto s = scores_of(scores, d, l, n);
     auto order = iota_n(n);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](int64_t a, int64_t b) { return s[a] > s[b]; });
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return s[a] > s[b]; });
     order.resize(static_cast<size_t>(keep));
     std::sort(order.begin(), order.end());
     dec.kept(d, l) = order;

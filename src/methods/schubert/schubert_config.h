@@ -22,9 +22,9 @@ struct SchubertDataSection : DataSection {
 };
 
 struct RegulariseSection {
-  int64_t steps = 20;       // α-only steps per round (paper: ~1/1000 of pre-training)
-  double lr = 0.01;         // AdamW on the α, constant, no weight decay
-  double lambda = 1.0;      // λ of λ Σ c_α |α| / P (P = the round's parameter count)
+  int64_t steps = 20;   // α-only steps per round (paper: ~1/1000 of pre-training)
+  double lr = 0.01;     // AdamW on the α, constant, no weight decay
+  double lambda = 1.0;  // λ of λ Σ c_α |α| / P (P = the round's parameter count)
   template <class V>
   void visit(V& v) {
     v("steps", steps, "steps training only the pruning vectors α, per round");

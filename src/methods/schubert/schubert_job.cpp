@@ -41,10 +41,10 @@ void SchubertConfig::validate() const {
   variant_dims(schubert.variant);
   KD_CHECK(schubert.rounds >= 1, "schubert.rounds must be >= 1 (got {})", schubert.rounds);
   KD_CHECK(schubert.target_params >= 0, "schubert.target_params must be >= 0");
-  KD_CHECK(schubert.target_params > 0 ||
-               (schubert.target_fraction > 0 && schubert.target_fraction < 1),
-           "schubert.target_fraction must be in (0, 1) when target_params is 0 (got {})",
-           schubert.target_fraction);
+  KD_CHECK(
+      schubert.target_params > 0 || (schubert.target_fraction > 0 && schubert.target_fraction < 1),
+      "schubert.target_fraction must be in (0, 1) when target_params is 0 (got {})",
+      schubert.target_fraction);
   KD_CHECK(schubert.optimizer_state == "slice" || schubert.optimizer_state == "rebuild",
            "schubert.optimizer_state must be slice or rebuild (got '{}')",
            schubert.optimizer_state);
@@ -65,8 +65,8 @@ struct RoundPaths {
 
 RoundPaths round_paths(const std::string& run_dir, int64_t r) {
   fs::path d = fs::path(run_dir) / fmt::format("round_{:02d}", r);
-  return {d, d / "regularise", d / "decision.json", d / "pruned", d / "finetune", d / "model",
-          d / "round.json"};
+  return {d,           d / "regularise", d / "decision.json", d / "pruned", d / "finetune",
+          d / "model", d / "round.json"};
 }
 
 bool model_dir_complete(const fs::path& dir) {
@@ -92,8 +92,8 @@ class SchubertRun {
   int run();
 
  private:
-  PretrainConfig phase_config(const fs::path& run_dir, const std::string& init_from,
-                              int64_t steps, int64_t step_offset, uint64_t stream) const;
+  PretrainConfig phase_config(const fs::path& run_dir, const std::string& init_from, int64_t steps,
+                              int64_t step_offset, uint64_t stream) const;
   bool has_regularise() const { return !dims_.empty() && c_.schubert.regularise.steps > 0; }
   int64_t steps_per_round() const {
     return (has_regularise() ? c_.schubert.regularise.steps : 0) + c_.train.steps;
@@ -134,10 +134,11 @@ PretrainConfig SchubertRun::phase_config(const fs::path& run_dir, const std::str
 
 void SchubertRun::check_schedule() {
   const fs::path path = fs::path(c_.run_dir) / "schedule.json";
-  nlohmann::json mine = {{"init_from", c_.model.init_from},   {"variant", c_.schubert.variant},
-                         {"start_params", start_params_},      {"target_params", target_},
-                         {"rounds", c_.schubert.rounds},       {"regularise_steps", c_.schubert.regularise.steps},
-                         {"finetune_steps", c_.train.steps}};
+  nlohmann::json mine = {
+      {"init_from", c_.model.init_from}, {"variant", c_.schubert.variant},
+      {"start_params", start_params_},   {"target_params", target_},
+      {"rounds", c_.schubert.rounds},    {"regularise_steps", c_.schubert.regularise.steps},
+      {"finetune_steps", c_.train.steps}};
   if (c_.resume == "never" && comm_.is_root()) {
     for (const auto& e : fs::directory_iterator(c_.run_dir))
       if (e.path().filename().string().rfind("round_", 0) == 0) fs::remove_all(e.path());
@@ -148,8 +149,7 @@ void SchubertRun::check_schedule() {
   comm_.barrier();
   if (fs::exists(path)) {
     auto old = nlohmann::json::parse(read_file(path.string()));
-    KD_CHECK_HINT(old == mine,
-                  "use a new run_dir, or set resume: never to start this run_dir over",
+    KD_CHECK_HINT(old == mine, "use a new run_dir, or set resume: never to start this run_dir over",
                   "{} was written for another schedule:\n  there: {}\n  now:   {}", path.string(),
                   old.dump(), mine.dump());
   }
@@ -240,21 +240,22 @@ void SchubertRun::finetune(int64_t r, const std::string& start, bool& stopped) {
   const RoundPaths p = round_paths(c_.run_dir, r);
   train::NamedTensors initial;
   const auto prev = round_paths(c_.run_dir, r - 1).finetune;
-  if (c_.schubert.optimizer_state == "slice" && r > 1 && !train::find_resume_checkpoint(p.finetune.string(), "auto")) {
+  if (c_.schubert.optimizer_state == "slice" && r > 1 &&
+      !train::find_resume_checkpoint(p.finetune.string(), "auto")) {
     auto ckpt = train::find_resume_checkpoint(prev.string(), "auto");
     KD_CHECK_HINT(ckpt.has_value(), "set schubert.optimizer_state: rebuild",
                   "round {}: no fine-tune checkpoint in {} to slice the optimizer moments from", r,
                   prev.string());
     auto state = model::load_safetensors(*ckpt + "/optimizer.safetensors");
-    auto decision = PruneDecision::from_json(
-        nlohmann::json::parse(read_file(p.decision.string())), p.decision.string());
+    auto decision = PruneDecision::from_json(nlohmann::json::parse(read_file(p.decision.string())),
+                                             p.decision.string());
     initial = slice_optimizer_state(model::load_config(start), decision,
                                     train::NamedTensors(state.begin(), state.end()));
   }
-  auto phase = phase_config(p.finetune, p.pruned.string(), c_.train.steps,
-                            (r - 1) * steps_per_round() +
-                                (has_regularise() ? c_.schubert.regularise.steps : 0),
-                            2 * static_cast<uint64_t>(r) + 1);
+  auto phase = phase_config(
+      p.finetune, p.pruned.string(), c_.train.steps,
+      (r - 1) * steps_per_round() + (has_regularise() ? c_.schubert.regularise.steps : 0),
+      2 * static_cast<uint64_t>(r) + 1);
   log_info("schubert", "round {}/{}: fine-tuning ({} steps, optimizer moments {})", r,
            c_.schubert.rounds, phase.train.steps, initial.empty() ? "fresh" : "sliced");
   FinetuneTask task(phase, comm_.rank(), comm_.size(), std::move(initial));
@@ -275,7 +276,8 @@ int SchubertRun::run() {
                 "schubert: target {} parameters is not below the start model's {}", target_,
                 start_params_);
   check_schedule();
-  log_info("schubert", "variant {} · {} → {} parameters in {} round(s) of {} regularise + {} "
+  log_info("schubert",
+           "variant {} · {} → {} parameters in {} round(s) of {} regularise + {} "
            "fine-tune steps",
            c_.schubert.variant, start_params_, target_, c_.schubert.rounds,
            has_regularise() ? c_.schubert.regularise.steps : 0, c_.train.steps);
@@ -315,10 +317,9 @@ int SchubertRun::run() {
       write_round_log(p, line);
       log_info("schubert", "round {}/{} done: {} parameters{}", r, c_.schubert.rounds,
                line["params"].get<int64_t>(),
-               line.contains("heldout_mlm_acc")
-                   ? fmt::format(", held-out MLM accuracy {:.4f}",
-                                 line["heldout_mlm_acc"].get<double>())
-                   : "");
+               line.contains("heldout_mlm_acc") ? fmt::format(", held-out MLM accuracy {:.4f}",
+                                                              line["heldout_mlm_acc"].get<double>())
+                                                : "");
     }
     current = p.model.string();
     if (model::load_config(current).num_parameters() <= target_) break;
@@ -332,18 +333,17 @@ int SchubertRun::run() {
           lines += read_file(p.log.string()) + "\n";
       write_file_atomic((fs::path(c_.run_dir) / "rounds.jsonl").string(), lines);
       auto final_model = model::load_model_dir(current);
-      model::save_model_dir((fs::path(c_.run_dir) / "model").string(), final_model,
-                            c_.model.vocab);
+      model::save_model_dir((fs::path(c_.run_dir) / "model").string(), final_model, c_.model.vocab);
       print_report(current);
     }
     comm_.barrier();
   }
   const int64_t final_params = model::load_config(current).num_parameters();
-  write_summary(ctx_, c_, "schubert", total_,
-                {{"variant", c_.schubert.variant},
-                 {"parameters", fmt::format("{} → {} (target {})", start_params_, final_params,
-                                            target_)},
-                 {"model", (fs::path(c_.run_dir) / "model").string()}});
+  write_summary(
+      ctx_, c_, "schubert", total_,
+      {{"variant", c_.schubert.variant},
+       {"parameters", fmt::format("{} → {} (target {})", start_params_, final_params, target_)},
+       {"model", (fs::path(c_.run_dir) / "model").string()}});
   return stopped ? kExitCheckpointedOnSignal : 0;
 }
 
@@ -355,15 +355,13 @@ void SchubertRun::print_report(const std::string& final_model) {
     auto p = round_paths(c_.run_dir, r);
     if (!fs::exists(p.log)) continue;
     auto j = nlohmann::json::parse(read_file(p.log.string()));
-    text += fmt::format("{:>5}  {:>12}  {:>12}  {:>10}  {:>8}\n", r,
-                        j.contains("round_target") ? std::to_string(j["round_target"].get<int64_t>())
-                                                   : "-",
-                        j.at("params").get<int64_t>(),
-                        j.contains("heldout_mlm_acc")
-                            ? fmt::format("{:.4f}", j["heldout_mlm_acc"].get<double>())
-                            : "-",
-                        j.contains("seconds") ? fmt::format("{:.0f}", j["seconds"].get<double>())
-                                              : "-");
+    text += fmt::format(
+        "{:>5}  {:>12}  {:>12}  {:>10}  {:>8}\n", r,
+        j.contains("round_target") ? std::to_string(j["round_target"].get<int64_t>()) : "-",
+        j.at("params").get<int64_t>(),
+        j.contains("heldout_mlm_acc") ? fmt::format("{:.4f}", j["heldout_mlm_acc"].get<double>())
+                                      : "-",
+        j.contains("seconds") ? fmt::format("{:.0f}", j["seconds"].get<double>()) : "-");
   }
   text += "\n== pruned model (" + final_model + ") ==\n" +
           model::describe_config(model::load_config(final_model));

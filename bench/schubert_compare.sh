@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# schuBERT vs its baselines at equal parameter budgets on the embedded default: the budgets are
+# the parameter counts of the teacher with 1 and 2 of its top layers removed, and at each one
+#   all      schuBERT-all (heads, q/k, v, filter per layer + hidden size)
+#   h        schuBERT-h (hidden size only)
+#   uniform  every dimension shrunk alike (the paper's "BERT-all uniform")
+#   layers   the teacher's first layers ("BERT with fewer layers")
+# get ROUNDS rounds of 20 α steps + STEPS fine-tune steps each (layers: one round of
+# ROUNDS × STEPS fine-tune steps: it cannot drop a fraction of a layer), 2 ranks, bf16, then
+# held-out MLM accuracy on the same masked positions, the inference speed of every pruned model
+# next to the teacher (bench/forward_speed_main.cpp) and a PNG of the surviving dimensions.
+#   bash bench/schubert_compare.sh [STEPS] [ROUNDS] [PROFILE_DIR]   (150, 2, runs/long)
+# PROFILE_DIR is a main-job output (launch/quickstart.sh [--profile long]): its teacher and shards.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+steps="${1:-150}"; rounds="${2:-2}"; qs="${3:-runs/long}"
+build="${KD_BUILD_DIR:-$root/build}"
+teacher="$qs/pretrain/checkpoints/$(cat "$qs/pretrain/checkpoints/latest" 2>/dev/null || echo none)/model"
+[ -f "$teacher/config.json" ] || { echo "schubert_compare: no teacher at $teacher; run launch/quickstart.sh first" >&2; exit 2; }
+out="runs/schubert-compare"
+mkdir -p "$out"
+# Budgets: the teacher minus its top 1 and top 2 layers.
+budgets=$(/usr/bin/python3 - "$teacher" "$build/kdprune" <<'PY'
+import subprocess, sys
+table = subprocess.run([sys.argv[2], "inspect", "--model", sys.argv[1]], capture_output=True,
+                       text=True, check=True).stdout.splitlines()
+total = int(next(l for l in table if l.startswith("total parameters")).split()[2])
+layers = [int(l.split()[-1]) for l in table if l.strip() and l.split()[0].isdigit()]
+print(total - layers[-1], total - layers[-1] - layers[-2])
+PY
+)
+for budget in $budgets; do
+  for variant in all h uniform layers; do
+    run="$out/$variant-$budget"
+    r=$rounds; s=$steps
+    [ "$variant" = layers ] && { r=1; s=$((steps * rounds)); }
+    echo "== $variant at $budget parameters ($r round(s) of $s fine-tune steps) =="
+    launch/run-local -n 2 -- "$build/kdprune" schubert --config configs/schubert-quickstart.yaml \
+      --set model.init_from="$teacher" --set "data.train=[\"$qs/data/train/*.h5\"]" \
+      --set "data.heldout=[\"$qs/data/heldout/*.h5\"]" --set data.eval_batches=40 \
+      --set schubert.variant=$variant --set schubert.target_params="$budget" \
+      --set schubert.rounds=$r --set schubert.regularise.steps=20 --set train.steps=$s \
+      --set train.schedule.warmup_steps=$((s / 10)) --set run_dir="$run" > "$run.log" 2>&1 ||
+      { tail -20 "$run.log"; exit 1; }
+    tail -1 "$run/rounds.jsonl" | /usr/bin/python3 -c 'import json, sys; j = json.load(sys.stdin)
+print("   %d parameters, held-out MLM accuracy %.4f" % (j["params"], j["heldout_mlm_acc"]))'
+  done
+done
+
+echo
+echo "== held-out MLM accuracy at equal parameters (teacher: round 0) =="
+/usr/bin/python3 - "$out" $budgets <<'PY'
+import json, sys
+out, budgets = sys.argv[1], sys.argv[2:]
+names = {"all": "schuBERT-all", "h": "schuBERT-h", "uniform": "uniform shrink", "layers": "fewer layers"}
+teacher = None
+print("| budget | variant | parameters | held-out MLM acc | per-layer F |")
+print("|---|---|---|---|---|")
+for b in budgets:
+    for v in names:
+        rounds = [json.loads(l) for l in open(f"{out}/{v}-{b}/rounds.jsonl")]
+        teacher = rounds[0]
+        cfg = json.load(open(f"{out}/{v}-{b}/model/config.json"))
+        F = cfg.get("layer_intermediate_size", [cfg["intermediate_size"]] * cfg["num_hidden_layers"])
+        print(f"| {int(b)/1e6:.2f}M | {names[v]} | {rounds[-1]['params']:,} | {rounds[-1]['heldout_mlm_acc']:.4f} | {F} (H={cfg['hidden_size']}) |")
+print(f"| teacher | unpruned | {teacher['params']:,} | {teacher['heldout_mlm_acc']:.4f} | |")
+PY
+
+echo
+echo "== inference speed (forward of MLM + NSP heads, batch 32 x 64 tokens, 1 thread, fp32) =="
+dirs=()
+for budget in $budgets; do for v in all h uniform layers; do dirs+=("$out/$v-$budget/model"); done; done
+OMP_NUM_THREADS=1 "$build/bench/forward_speed" --seq 64 --reps 10 "$teacher" "${dirs[@]}"
+
+plot_args=(teacher="$teacher")
+for v in all h uniform layers; do plot_args+=("$v=$out/$v-$(echo $budgets | cut -d' ' -f2)/model"); done
+/usr/bin/python3 launch/plot_schubert.py docs/img/schubert-dims.png "${plot_args[@]}"
