@@ -41,9 +41,13 @@ def main():
     names = list(layer_dims(models[0][1]).keys())
     fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.6))
     for ax, name in zip(axes, names):
-        for label, cfg in models:
+        for i, (label, cfg) in enumerate(models):
             dims = layer_dims(cfg)[name]
-            ax.plot(range(len(dims)), dims, marker="o", label=f"{label} (H={cfg['hidden_size']})")
+            # The first model (the unpruned reference) dashed and thick, so that a pruned model
+            # that kept a dimension whole does not hide it.
+            ax.plot(range(len(dims)), dims, marker="o", label=f"{label} (H={cfg['hidden_size']})",
+                    linestyle="--" if i == 0 else "-", linewidth=3 if i == 0 else 1.5,
+                    zorder=3 if i == 0 else 2)
         ax.set_title(name)
         ax.set_xlabel("layer")
         ax.set_ylim(bottom=0)

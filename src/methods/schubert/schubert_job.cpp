@@ -334,7 +334,7 @@ int SchubertRun::run() {
       write_file_atomic((fs::path(c_.run_dir) / "rounds.jsonl").string(), lines);
       auto final_model = model::load_model_dir(current);
       model::save_model_dir((fs::path(c_.run_dir) / "model").string(), final_model, c_.model.vocab);
-      print_report(current);
+      print_report((fs::path(c_.run_dir) / "model").string());
     }
     comm_.barrier();
   }
