@@ -63,8 +63,10 @@ int64_t unit_cost(const model::BertConfig& cfg, Dim d, size_t layer) {
   return cfg.num_parameters() - with_dim_size(cfg, d, layer, n - 1).num_parameters();
 }
 
-PruningVectors::PruningVectors(const model::BertConfig& cfg, const std::set<Dim>& dims)
+PruningVectors::PruningVectors(const model::BertConfig& cfg, const std::set<Dim>& dims,
+                               torch::Device device)
     : dims_(dims) {
+  const auto options = torch::TensorOptions().device(device);
   const size_t L = cfg.layers.size();
   heads_.resize(L);
   qk_.resize(L);
@@ -72,11 +74,11 @@ PruningVectors::PruningVectors(const model::BertConfig& cfg, const std::set<Dim>
   filter_.resize(L);
   for (Dim d : dims) {
     if (d == Dim::Hidden) {
-      hidden_ = torch::ones({cfg.hidden_size}).set_requires_grad(true);
+      hidden_ = torch::ones({cfg.hidden_size}, options).set_requires_grad(true);
       continue;
     }
     for (size_t l = 0; l < L; ++l)
-      get(d, l) = torch::ones({dim_size(cfg, d, l)}).set_requires_grad(true);
+      get(d, l) = torch::ones({dim_size(cfg, d, l)}, options).set_requires_grad(true);
   }
 }
 
@@ -118,13 +120,15 @@ PruningVectors PruningVectors::abs_detached() const {
 }
 
 torch::Tensor PruningVectors::penalty(const model::BertConfig& cfg) const {
-  torch::Tensor sum = torch::zeros({});
+  torch::Tensor sum;
   const double P = static_cast<double>(cfg.num_parameters());
   for (Dim d : kAllDims)
     for (size_t l = 0; l < (d == Dim::Hidden ? size_t{1} : num_layers()); ++l)
-      if (const auto& a = get(d, l); a.defined())
-        sum = sum + a.abs().sum() * (static_cast<double>(unit_cost(cfg, d, l)) / P);
-  return sum;
+      if (const auto& a = get(d, l); a.defined()) {
+        auto term = a.abs().sum() * (static_cast<double>(unit_cost(cfg, d, l)) / P);
+        sum = sum.defined() ? sum + term : term;
+      }
+  return sum.defined() ? sum : torch::zeros({});
 }
 
 namespace {
@@ -166,7 +170,7 @@ void PruningVectors::attach(model::BertForPreTraining& model) const {
     if (a_qk.defined()) q_rows = [a_qk, A] { return a_qk.repeat({A}); };
     if (a_heads.defined() || a_v.defined())
       v_rows = [a_heads, a_v, A, v] {
-        auto s = torch::ones({A * v});
+        auto s = torch::ones({A * v}, a_heads.defined() ? a_heads.options() : a_v.options());
         if (a_heads.defined()) s = s * a_heads.repeat_interleave(v);
         if (a_v.defined()) s = s * a_v.repeat({A});
         return s;

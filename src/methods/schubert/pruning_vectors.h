@@ -41,8 +41,10 @@ int64_t unit_cost(const model::BertConfig& cfg, Dim d, size_t layer);
 class PruningVectors {
  public:
   PruningVectors() = default;
-  // α = 1 for the given dimensions of `cfg` (the others stay undefined).
-  PruningVectors(const model::BertConfig& cfg, const std::set<Dim>& dims);
+  // α = 1 for the given dimensions of `cfg` (the others stay undefined), on `device` (the
+  // model's: the gradient all-reduce of a CUDA run needs CUDA tensors).
+  PruningVectors(const model::BertConfig& cfg, const std::set<Dim>& dims,
+                 torch::Device device = torch::kCPU);
 
   // The α of a dimension (layer ignored for Hidden); undefined when not pruned.
   const torch::Tensor& get(Dim d, size_t layer) const;

@@ -16,7 +16,7 @@ RegulariseTask::RegulariseTask(const PretrainConfig& config, const std::set<Dim>
   start_config_ = model_->config();
   for (auto& p : model_->parameters()) p.set_requires_grad(false);
   prepare_for_training(model_, config);
-  alpha_ = PruningVectors(start_config_, dims);
+  alpha_ = PruningVectors(start_config_, dims, model_->parameters().front().device());
   alpha_.attach(model_);
   loader_ = make_train_loader(config.data, config.seed, rank, world);
 }
