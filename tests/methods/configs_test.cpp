@@ -1,8 +1,7 @@
 // Every YAML file shipped in configs/ loads into its command's config (no unknown key, no wrong
 // type) and passes the same validation the command runs, so a user never starts from a broken
-// example. The command follows the file name: relmask-*, prompt-*, schubert-*, distill-*,
-// test-distill,
-// anything else pretrain.
+// example. The command follows the file name: relmask-*, prompt-*, schubert-*, distill-* and
+// test-distill; anything else is pretrain.
 #include <gtest/gtest.h>
 
 #include <filesystem>

@@ -193,8 +193,8 @@ TEST(SchubertPlan, AllReachesTheTargetAcrossDimensions) {
   auto d = plan_prune(cfg, scores, "all", target);
   const auto after = d.apply_to(cfg);
   EXPECT_LE(after.num_parameters(), target);
-  // Minimal: putting back any one removed filter unit would exceed the target... at least the
-  // plan stops as soon as it is under (the last removal crossed the target).
+  // The plan stops as soon as it is under: before its last removal (at most one hidden unit,
+  // the costliest unit) the count was still over the target.
   EXPECT_GT(after.num_parameters() + unit_cost(cfg, Dim::Hidden, 0), target);
   for (const auto& l : after.layers) {
     EXPECT_GE(l.num_heads, 1);
