@@ -102,4 +102,6 @@ expect_fail() {  # expect_fail PATTERN ARGS...: the command fails and says PATTE
 expect_fail "cannot reach" --set schubert.variant=layers --set run_dir="$work/bad1"
 expect_fail "another schedule" --set schubert.rounds=3 --set run_dir="$work/straight"
 expect_fail "model.init_from is empty" --set model.init_from= --set run_dir="$work/bad2"
+expect_fail "model.vocab: cannot read" --set model.vocab="$work/no-vocab.txt" --set run_dir="$work/bad3"
+expect_fail "config.json" --set model.init_from="$work/no-model" --set run_dir="$work/bad4"
 pass "bad budgets and schedules are refused"

@@ -268,6 +268,11 @@ void SchubertRun::finetune(int64_t r, const std::string& start, bool& stopped) {
 }
 
 int SchubertRun::run() {
+  // Checked now rather than when round 1's model is saved, minutes into the run.
+  KD_CHECK_HINT(fs::is_regular_file(c_.model.vocab),
+                "set model.vocab to the vocab.txt that goes with model.init_from",
+                "model.vocab: cannot read '{}' (it is copied into every model directory written)",
+                c_.model.vocab);
   start_params_ = model::load_config(c_.model.init_from).num_parameters();
   target_ = c_.schubert.target_params > 0
                 ? c_.schubert.target_params
