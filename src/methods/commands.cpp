@@ -56,9 +56,10 @@ void register_commands(CLI::App& app) {
                run_relmask);
   add_training(app, "prompt", "soft prompts and prompt ensembles per relation over a frozen model",
                run_prompt);
-  add_training(app, "schubert",
-               "schuBERT: prune heads, q/k and v sizes, filter and hidden size to a parameter budget",
-               run_schubert);
+  add_training(
+      app, "schubert",
+      "schuBERT: prune heads, q/k and v sizes, filter and hidden size to a parameter budget",
+      run_schubert);
 
   auto& fm = registry().fill_mask;
   CLI::App* fill = app.add_subcommand("fill-mask", "predict the [MASK] tokens of a text");

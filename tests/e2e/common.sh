@@ -13,6 +13,16 @@ import json,sys
 for l in open(sys.argv[1]):
     j=json.loads(l); print(j["step"], repr(j["loss"]))' "$1"; }
 
+# tiny_teacher KDPRUNE DATA RUN_DIR: 4 steps of configs/test-tiny.yaml on the test shards (log in
+# RUN_DIR.log); sets $teacher to the model directory of the last checkpoint.
+tiny_teacher() {
+  local kdprune="$1" data="$2" run="$3"
+  "$kdprune" pretrain --config configs/test-tiny.yaml --set "data.train=[\"$data/train/*.h5\"]" \
+    --set train.steps=4 --set run_dir="$run" > "$run.log" 2>&1 ||
+    { cat "$run.log"; fail "teacher pre-training failed"; }
+  teacher="$run/checkpoints/step_00000004/model"
+}
+
 # make_probe_fixture KDPRUNE DATA WORK: a tiny teacher (3 steps of configs/test-tiny.yaml on the
 # test shards) in WORK/teacher and probe sets in WORK/probes/{train,dev,test} for IsA, PartOf and
 # Antonym whose object is a word the teacher already predicts for "dog <rel> [MASK] ." (so P@1

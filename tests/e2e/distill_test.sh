@@ -11,10 +11,7 @@ kdprune="$1"; data="$2"; work="$3"
 rm -rf "$work"; mkdir -p "$work"
 cd "$KD_SOURCE_DIR"
 
-"$kdprune" pretrain --config configs/test-tiny.yaml --set "data.train=[\"$data/train/*.h5\"]" \
-  --set train.steps=4 --set run_dir="$work/teacher-run" > "$work/teacher.log" 2>&1 ||
-  { cat "$work/teacher.log"; fail "teacher pre-training failed"; }
-teacher="$work/teacher-run/checkpoints/step_00000004/model"
+tiny_teacher "$kdprune" "$data" "$work/teacher-run"
 common=(--config configs/test-distill.yaml --set teacher.model="$teacher"
         --set "data.train=[\"$data/train/*.h5\"]" --set "eval.data=[\"$data/heldout/*.h5\"]")
 

@@ -3,45 +3,25 @@
 #include <filesystem>
 
 #include "common/check.h"
-#include "methods/pretrain/pretrain_task.h"
-#include "model/model_dir.h"
 #include "model/safetensors.h"
 
 namespace kd::methods::schubert {
 
 RegulariseTask::RegulariseTask(const PretrainConfig& config, const std::set<Dim>& dims,
                                double lambda, int rank, int world)
-    : config_(config), lambda_(lambda) {
-  model_ = model::load_model_dir(config.model.init_from);
-  start_config_ = model_->config();
-  for (auto& p : model_->parameters()) p.set_requires_grad(false);
-  prepare_for_training(model_, config);
-  alpha_ = PruningVectors(start_config_, dims, model_->parameters().front().device());
-  alpha_.attach(model_);
-  loader_ = make_train_loader(config.data, config.seed, rank, world);
+    : PretrainTask(config, rank, world), lambda_(lambda) {
+  start_config_ = model()->config();
+  for (auto& p : model()->parameters()) p.set_requires_grad(false);
+  alpha_ = PruningVectors(start_config_, dims, model()->parameters().front().device());
+  alpha_.attach(model());
 }
 
 train::MicroStepResult RegulariseTask::micro_step() {
-  auto batch = loader_->next();
-  KD_CHECK(batch.has_value(), "data loader ended unexpectedly");
-  if (config_.device == "cuda") data::move_batch_to(*batch, torch::kCUDA);
-  auto l = mlm_nsp_loss(model_, *batch);
+  train::MicroStepResult r = PretrainTask::micro_step();
   auto penalty = alpha_.penalty(start_config_);
-  train::MicroStepResult r;
-  r.loss = l.total + lambda_ * penalty;
-  r.parts["mlm_loss"] = l.mlm.item<double>();
-  r.parts["nsp_loss"] = l.nsp.item<double>();
+  r.loss = r.loss + lambda_ * penalty;
   r.parts["penalty"] = penalty.item<double>();
-  r.tokens = batch->input_ids.numel();
   return r;
-}
-
-nlohmann::json RegulariseTask::rank_state() const {
-  return {{"loader", loader_->cursor()}};
-}
-
-void RegulariseTask::load_rank_state(const nlohmann::json& state) {
-  loader_->restore(state.at("loader"));
 }
 
 void RegulariseTask::save_model(const std::string& dir) {
