@@ -9,7 +9,8 @@ build="${KD_BUILD_DIR:-$root/build}"
 bash "$root/scripts/install-deps.sh"
 jobs="${KD_BUILD_JOBS:-$(nproc)}"
 start=$(date +%s)
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@" > "$build.cmake.log" 2>&1 ||
-  { cat "$build.cmake.log"; exit 1; }
+mkdir -p "$build"
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@" > "$build/cmake.log" 2>&1 ||
+  { cat "$build/cmake.log"; exit 1; }
 ninja -C "$build" -j "$jobs"
 echo "build: done in $(( $(date +%s) - start )) s ($build)"

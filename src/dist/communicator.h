@@ -38,6 +38,8 @@ class Communicator {
 
   // Control plane on host values (always through MPI or local, whatever the data backend).
   virtual double allreduce_scalar(double value, ReduceOp op) = 0;
+  // Several host values in one collective (a step's loss and flags: one round trip, not three).
+  virtual void allreduce_values(std::vector<double>& values, ReduceOp op) = 0;
   virtual std::string broadcast_string(const std::string& value, int root) = 0;
   virtual std::vector<std::string> gather_strings(const std::string& value, int root) = 0;
 

@@ -2,8 +2,11 @@
 // parameters are packed into buckets (a small first bucket so communication starts early, then
 // ~25 MB ones) in reverse registration order, which is roughly the order in which backward
 // produces gradients. A hook on each parameter copies its gradient into the bucket's flat buffer;
-// when a bucket is complete its all-reduce is launched at once, while backward goes on (overlap).
-// Buckets launch in a fixed order on every rank so collectives match. finish() waits, averages
+// when a bucket is complete its all-reduce is launched from inside that autograd hook. What that
+// means depends on the backend: with MPI's default blocking all-reduce the hook waits for it, so
+// communication adds to backward (no overlap); with dist.mpi_nonblocking (MPI_Iallreduce) or
+// NCCL (its own stream) it runs while backward goes on. Buckets launch in a fixed order on every
+// rank so collectives match. finish() waits, averages
 // over ranks and makes each .grad a view of its bucket (no copy back). On non-final
 // gradient-accumulation micro-steps the hooks do nothing: gradients accumulate locally and nothing
 // is communicated.

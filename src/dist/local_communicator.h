@@ -18,6 +18,7 @@ class LocalCommunicator : public Communicator {
     return std::make_shared<LocalCommunicator>();
   }
   double allreduce_scalar(double value, ReduceOp) override { return value; }
+  void allreduce_values(std::vector<double>&, ReduceOp) override {}
   std::string broadcast_string(const std::string& value, int) override { return value; }
   std::vector<std::string> gather_strings(const std::string& value, int) override {
     return {value};

@@ -139,6 +139,12 @@ double MpiCommunicator::allreduce_scalar(double value, ReduceOp op) {
   return out;
 }
 
+void MpiCommunicator::allreduce_values(std::vector<double>& values, ReduceOp op) {
+  if (values.empty()) return;
+  KD_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()),
+                             MPI_DOUBLE, mpi_op(op), comm_));
+}
+
 std::string MpiCommunicator::broadcast_string(const std::string& value, int root) {
   int64_t len = static_cast<int64_t>(value.size());
   KD_MPI_CHECK(MPI_Bcast(&len, 1, MPI_INT64_T, root, comm_));

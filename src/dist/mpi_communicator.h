@@ -24,6 +24,7 @@ class MpiCommunicator : public Communicator {
   void barrier() override;
   std::shared_ptr<Communicator> split(int color, int key) override;
   double allreduce_scalar(double value, ReduceOp op) override;
+  void allreduce_values(std::vector<double>& values, ReduceOp op) override;
   std::string broadcast_string(const std::string& value, int root) override;
   std::vector<std::string> gather_strings(const std::string& value, int root) override;
   MPI_Comm comm() const { return comm_; }

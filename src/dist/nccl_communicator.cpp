@@ -123,6 +123,9 @@ class NcclCommunicator : public Communicator {
   double allreduce_scalar(double v, ReduceOp op) override {
     return control_.allreduce_scalar(v, op);
   }
+  void allreduce_values(std::vector<double>& v, ReduceOp op) override {
+    control_.allreduce_values(v, op);
+  }
   std::string broadcast_string(const std::string& v, int root) override {
     return control_.broadcast_string(v, root);
   }

@@ -6,7 +6,6 @@
 #include "common/log.h"
 #include "methods/distill/distill_config.h"
 #include "methods/inference/eval_mlm.h"
-#include "methods/inference/eval_probe.h"
 #include "methods/inference/inference_commands.h"
 #include "methods/pretrain/pretrain_config.h"
 #include "methods/prompt/prompt_config.h"

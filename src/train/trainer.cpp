@@ -41,9 +41,115 @@ uint64_t derive_seed(uint64_t seed, uint64_t stream) {
 }
 
 Trainer::Trainer(const JobConfig& config, std::string config_yaml,
-                 std::shared_ptr<dist::Communicator> comm, TrainingTask& task)
-    : config_(config), config_yaml_(std::move(config_yaml)), comm_(std::move(comm)), task_(task) {
+                 std::shared_ptr<dist::Communicator> comm, TrainingTask& task,
+                 TrainerOptions options)
+    : config_(config),
+      config_yaml_(std::move(config_yaml)),
+      comm_(std::move(comm)),
+      task_(task),
+      options_(std::move(options)) {
   config_.validate();
+}
+
+namespace {
+// `sum += value`, starting from the first value (so a one-term sum is the value, bit for bit).
+void accumulate(torch::Tensor& sum, const torch::Tensor& value) {
+  sum = sum.defined() ? sum + value : value;
+}
+}  // namespace
+
+// Job-level runs log on rank 0; labelled runs (several groups at once) on each group's root.
+void Trainer::note(const std::string& message) const {
+  if (options_.label.empty())
+    log_info("train", "{}", message);
+  else if (comm_->is_root())
+    log_all("train", "{}: {}", options_.label, message);
+}
+
+Trainer::StepOutcome Trainer::step_mechanics(int64_t step, double lr, Optimizer& optimizer,
+                                             dist::GradReducer& reducer,
+                                             const NamedTensors& params) {
+  const auto& tc = config_.train;
+  const auto accum = static_cast<double>(tc.grad_accum);
+  StepOutcome out;
+  torch::Tensor loss_sum;  // float64 on the task's device: no host read per micro-step
+  for (int64_t micro = 0; micro < tc.grad_accum; ++micro) {
+    reducer.prepare(micro == tc.grad_accum - 1);
+    if (step == config_.debug.fail_step && comm_->rank() == config_.debug.fail_rank &&
+        config_.debug.fail_kind == "exception")
+      KD_FAIL("injected failure at step {} (debug.fail_rank/fail_step)", step);
+    MicroStepResult r = task_.micro_step();
+    if (step == config_.debug.fail_step && comm_->rank() == config_.debug.fail_rank &&
+        config_.debug.fail_kind == "nan")
+      r.loss = r.loss * std::numeric_limits<float>::quiet_NaN();
+    accumulate(loss_sum, r.loss.detach().to(torch::kDouble) / accum);
+    (r.loss / accum).backward();
+    for (auto& [k, v] : r.parts) accumulate(out.parts[k], v.detach().to(torch::kDouble) / accum);
+    out.tokens += r.tokens;
+  }
+  reducer.finish();
+
+  // Agreement: one rank's non-finite loss or stop signal is every rank's. The step's one host
+  // read (loss_sum) and one control-plane collective.
+  const double local_loss = loss_sum.item<double>();
+  const bool stop_here = stop_requested() || step + 1 == config_.debug.stop_after_step;
+  std::vector<double> agree = {std::isfinite(local_loss) ? 0.0 : 1.0, stop_here ? 1.0 : 0.0,
+                               local_loss};
+  comm_->allreduce_values(agree, dist::ReduceOp::Sum);
+  out.nonfinite = agree[0] > 0;
+  out.stop = agree[1] > 0;
+  out.loss = agree[2] / comm_->size();
+  if (out.nonfinite) {
+    KD_CHECK_HINT(tc.nonfinite == "skip",
+                  "lower train.optimizer.lr, use fp32, or set train.nonfinite: skip",
+                  "non-finite loss at step {} (this rank's loss: {}); stopping", step + 1,
+                  local_loss);
+    optimizer.zero_grad();
+    return out;
+  }
+  out.grad_norm = task_.clip_gradients(params, tc.clip_norm);
+  optimizer.step(lr);
+  optimizer.zero_grad();
+  return out;
+}
+
+void Trainer::log_step(int64_t step, double lr, const StepOutcome& s, int64_t skipped,
+                       double window_tokens, double window_s, double trained_s,
+                       std::ofstream& metrics, ProgressBar& bar) {
+  const auto& tc = config_.train;
+  // The loss terms and the token count of every rank in one collective.
+  std::vector<std::string> keys;
+  std::vector<double> values;
+  if (!s.parts.empty()) {
+    // One device for the stack: a task may leave an absent term as a CPU zero.
+    auto device = s.parts.begin()->second.device();
+    for (const auto& [k, v] : s.parts)
+      if (!v.device().is_cpu()) device = v.device();
+    std::vector<torch::Tensor> terms;
+    for (const auto& [k, v] : s.parts) {
+      keys.push_back(k);
+      terms.push_back(v.reshape({}).to(device));
+    }
+    auto host = torch::stack(terms).cpu();
+    values.assign(host.data_ptr<double>(), host.data_ptr<double>() + host.numel());
+  }
+  values.push_back(window_tokens);
+  comm_->allreduce_values(values, dist::ReduceOp::Sum);
+  const double tps = values.back() / std::max(window_s, 1e-9);
+  nlohmann::json line = {{"step", step + 1},        {"loss", s.loss},      {"lr", lr},
+                         {"grad_norm", s.grad_norm}, {"tokens_per_s", tps}, {"skipped", skipped}};
+  for (size_t i = 0; i < keys.size(); ++i) line[keys[i]] = values[i] / comm_->size();
+  if (!comm_->is_root()) return;
+  line["time_s"] = trained_s;
+  metrics << line.dump() << "\n";
+  metrics.flush();
+  std::string status = fmt::format("loss {:.4f} lr {:.2e} {:.0f} tok/s", s.loss, lr, tps);
+  if (!options_.label.empty())
+    log_all("train", "{}: step {}/{} {}", options_.label, step + 1, tc.steps, status);
+  else if (bar.active())
+    bar.update(step + 1, status);
+  else
+    log_info("train", "step {}/{} {}", step + 1, tc.steps, status);
 }
 
 TrainResult Trainer::run() {
@@ -59,7 +165,9 @@ TrainResult Trainer::run() {
   TrainResult result;
   if (auto ckpt = find_resume_checkpoint(config_.run_dir, config_.resume)) {
     result.start_step = load_checkpoint(*ckpt, optimizer);
-    log_info("train", "resumed from {} at step {}", *ckpt, result.start_step);
+    result.last_loss = last_loss_;
+    result.last_checkpoint = *ckpt;
+    note(fmt::format("resumed from {} at step {}", *ckpt, result.start_step));
   } else if (auto initial = task_.initial_optimizer_state(); !initial.empty()) {
     optimizer.load_state(initial);
   }
@@ -72,7 +180,7 @@ TrainResult Trainer::run() {
     truncate_metrics_after(path, result.start_step);
     metrics.open(path, std::ios::app);
   }
-  ProgressBar bar(tc.steps, root);
+  ProgressBar bar(tc.steps, root && options_.label.empty());
   double trained_s = 0;
   int64_t tokens_total = 0;
   int64_t step = result.start_step;
@@ -83,41 +191,8 @@ TrainResult Trainer::run() {
   for (; step < tc.steps; ++step) {
     auto t0 = Clock::now();
     const double lr = learning_rate(tc.schedule, tc.optimizer.lr, step, tc.steps);
-    double loss_sum = 0;
-    std::map<std::string, double> parts;
-    int64_t tokens = 0;
-    bool nonfinite = false;
-    for (int64_t micro = 0; micro < tc.grad_accum; ++micro) {
-      reducer.prepare(micro == tc.grad_accum - 1);
-      if (step == config_.debug.fail_step && comm_->rank() == config_.debug.fail_rank &&
-          config_.debug.fail_kind == "exception")
-        KD_FAIL("injected failure at step {} (debug.fail_rank/fail_step)", step);
-      MicroStepResult r = task_.micro_step();
-      if (step == config_.debug.fail_step && comm_->rank() == config_.debug.fail_rank &&
-          config_.debug.fail_kind == "nan")
-        r.loss = r.loss * std::numeric_limits<float>::quiet_NaN();
-      double value = r.loss.item<double>();
-      nonfinite = nonfinite || !std::isfinite(value);
-      (r.loss / static_cast<double>(tc.grad_accum)).backward();
-      loss_sum += value / tc.grad_accum;
-      for (auto& [k, v] : r.parts) parts[k] += v / tc.grad_accum;
-      tokens += r.tokens;
-    }
-    reducer.finish();
-
-    // Agreement: one rank's non-finite loss or stop signal is every rank's.
-    const bool any_nonfinite =
-        comm_->allreduce_scalar(nonfinite ? 1.0 : 0.0, dist::ReduceOp::Max) > 0;
-    const bool stop_here = stop_requested() || step + 1 == config_.debug.stop_after_step;
-    const bool any_stop = comm_->allreduce_scalar(stop_here ? 1.0 : 0.0, dist::ReduceOp::Max) > 0;
-    const double mean_loss = comm_->allreduce_scalar(loss_sum, dist::ReduceOp::Sum) / comm_->size();
-    double grad_norm = 0;
-    if (any_nonfinite) {
-      KD_CHECK_HINT(tc.nonfinite == "skip",
-                    "lower train.optimizer.lr, use fp32, or set train.nonfinite: skip",
-                    "non-finite loss at step {} (this rank's loss: {}); stopping", step + 1,
-                    loss_sum);
-      optimizer.zero_grad();
+    StepOutcome s = step_mechanics(step, lr, optimizer, reducer, params);
+    if (s.nonfinite) {
       ++result.skipped_steps;
       log_warn("train", "step {}: non-finite loss, update skipped ({} so far)", step + 1,
                result.skipped_steps);
@@ -125,45 +200,27 @@ TrainResult Trainer::run() {
                "{} steps skipped for non-finite losses (train.max_skipped = {}); stopping",
                result.skipped_steps, tc.max_skipped);
     } else {
-      grad_norm = clip_grad_norm(params, tc.clip_norm);
-      optimizer.step(lr);
-      optimizer.zero_grad();
       task_.after_step(step + 1);
     }
     trained_s += std::chrono::duration<double>(Clock::now() - t0).count();
-    tokens_total += tokens;
-    window_tokens += tokens;
-    result.losses.push_back(mean_loss);
+    tokens_total += s.tokens;
+    window_tokens += s.tokens;
+    result.losses.push_back(s.loss);
+    result.last_loss = last_loss_ = s.loss;
     result.end_step = step + 1;
+    for (const auto& hook : options_.step_hooks) hook(step + 1, s.loss);
 
-    const bool log_now = (step + 1) % tc.log_every == 0 || step + 1 == tc.steps;
-    if (log_now) {
-      double window_s = std::chrono::duration<double>(Clock::now() - window_start).count();
-      double tps =
-          comm_->allreduce_scalar(static_cast<double>(window_tokens), dist::ReduceOp::Sum) /
-          std::max(window_s, 1e-9);
-      nlohmann::json line = {
-          {"step", step + 1},       {"loss", mean_loss},   {"lr", lr},
-          {"grad_norm", grad_norm}, {"tokens_per_s", tps}, {"skipped", result.skipped_steps}};
-      for (auto& [k, v] : parts)
-        line[k] = comm_->allreduce_scalar(v, dist::ReduceOp::Sum) / comm_->size();
-      if (root) {
-        line["time_s"] = trained_s;
-        metrics << line.dump() << "\n";
-        metrics.flush();
-        std::string status = fmt::format("loss {:.4f} lr {:.2e} {:.0f} tok/s", mean_loss, lr, tps);
-        if (bar.active())
-          bar.update(step + 1, status);
-        else
-          log_info("train", "step {}/{} {}", step + 1, tc.steps, status);
-      }
+    if ((step + 1) % tc.log_every == 0 || step + 1 == tc.steps) {
+      const double window_s = std::chrono::duration<double>(Clock::now() - window_start).count();
+      log_step(step, lr, s, result.skipped_steps, static_cast<double>(window_tokens), window_s,
+               trained_s, metrics, bar);
       window_start = Clock::now();
       window_tokens = 0;
     }
     const bool periodic = tc.checkpoint_every > 0 && (step + 1) % tc.checkpoint_every == 0;
-    if (any_stop || periodic) result.last_checkpoint = save_checkpoint(step + 1, optimizer);
-    if (any_stop) {
-      log_info("train", "stop signal received: checkpointed at step {}, exiting", step + 1);
+    if (s.stop || periodic) result.last_checkpoint = save_checkpoint(step + 1, optimizer);
+    if (s.stop) {
+      note(fmt::format("stop signal received: checkpointed at step {}, exiting", step + 1));
       result.stopped_by_signal = true;
       break;
     }
@@ -191,14 +248,16 @@ std::string Trainer::save_checkpoint(int64_t step, Optimizer& optimizer) {
     fs::create_directories(tmp);
     task_.save_model((tmp / "model").string());
     model::save_safetensors((tmp / "optimizer.safetensors").string(), optimizer.state());
-    nlohmann::json state = {
-        {"step", step}, {"world_size", comm_->size()}, {"ranks", nlohmann::json::array()}};
+    nlohmann::json state = {{"step", step},
+                            {"world_size", comm_->size()},
+                            {"last_loss", last_loss_},
+                            {"ranks", nlohmann::json::array()}};
     for (const auto& s : states) state["ranks"].push_back(nlohmann::json::parse(s));
     write_file_atomic((tmp / "config.yaml").string(), config_yaml_);
     write_file_atomic((tmp / "trainer_state.json").string(), state.dump(1));
     publish_checkpoint(tmp.string(), final_dir.string());
     prune_checkpoints(config_.run_dir, config_.train.keep_checkpoints);
-    log_info("train", "checkpoint {}", final_dir.string());
+    note(fmt::format("checkpoint {}", final_dir.string()));
   }
   comm_->barrier();
   return final_dir.string();
@@ -216,6 +275,7 @@ int64_t Trainer::load_checkpoint(const std::string& dir, Optimizer& optimizer) {
   const auto& mine = state.at("ranks").at(comm_->rank());
   set_cpu_rng_state_hex(mine.at("rng").get<std::string>());
   task_.load_rank_state(mine.at("task"));
+  last_loss_ = state.value("last_loss", 0.0);
   return state.at("step").get<int64_t>();
 }
 

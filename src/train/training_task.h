@@ -13,9 +13,11 @@
 namespace kd::train {
 
 struct MicroStepResult {
-  torch::Tensor loss;                   // scalar, mean over this rank's micro-batch; backwarded
-  std::map<std::string, double> parts;  // named loss terms for metrics (same keys every step)
-  int64_t tokens = 0;                   // tokens processed on this rank (for tokens/s)
+  torch::Tensor loss;  // scalar, mean over this rank's micro-batch; backwarded
+  // Named terms for metrics (same keys every step): scalar tensors left on the device; the
+  // Trainer reads them once per logged step, not once per term per micro-step.
+  std::map<std::string, torch::Tensor> parts;
+  int64_t tokens = 0;  // tokens processed on this rank (for tokens/s)
 };
 
 class TrainingTask {
@@ -36,6 +38,12 @@ class TrainingTask {
   // Optimizer state to start from when the run does not resume from a checkpoint (schuBERT
   // carries the moments it sliced through a prune step); empty = fresh moments.
   virtual NamedTensors initial_optimizer_state() { return {}; }
+
+  // Clips the rank-averaged gradients before the optimizer step and returns the norm it saw
+  // (for metrics). Default: one global norm over every trainable parameter.
+  virtual double clip_gradients(const NamedTensors& params, double max_norm) {
+    return clip_grad_norm(params, max_norm);
+  }
 
   // Hooks for methods that act between steps (prune rounds, evaluation, ...).
   virtual void after_step(int64_t /*step*/) {}

@@ -154,19 +154,19 @@ TEST(Distiller, DistillationTermsVanishWhenTheStudentIsTheTeacher) {
   c.distill.method = "kd";
   Distiller kd(c, teacher, student);
   auto r = kd.step(batch);
-  EXPECT_NEAR(r.parts.at("kd"), 0.0, 1e-5);
-  EXPECT_NEAR(r.parts.at("hidden"), 0.0, 1e-6);
-  EXPECT_LT(r.parts.at("attention"), 1e-12);  // scores at init are ~1e-3: compare tightly
+  EXPECT_NEAR(r.parts.at("kd").item<double>(), 0.0, 1e-5);
+  EXPECT_NEAR(r.parts.at("hidden").item<double>(), 0.0, 1e-6);
+  EXPECT_LT(r.parts.at("attention").item<double>(), 1e-12);  // scores at init are ~1e-3: compare tightly
 
   c.distill.method = "tutor_kd";
   c.distill.student_ratio = "probs";
   Distiller tkd(c, teacher, student);
   auto t = tkd.step(batch);
-  EXPECT_NEAR(t.parts.at("hidden"), 0.0, 1e-6);
-  EXPECT_LT(t.parts.at("attention"), 1e-12);
-  EXPECT_NEAR(t.parts.at("reward_student"), 0.0, 1e-5);  // r_S == r_T everywhere
-  EXPECT_NEAR(t.parts.at("kl"), 0.0, 1e-5);  // the tutor head starts as the teacher's head
-  EXPECT_GT(t.parts.at("replaced"), 0.0);
+  EXPECT_NEAR(t.parts.at("hidden").item<double>(), 0.0, 1e-6);
+  EXPECT_LT(t.parts.at("attention").item<double>(), 1e-12);
+  EXPECT_NEAR(t.parts.at("reward_student").item<double>(), 0.0, 1e-5);  // r_S == r_T everywhere
+  EXPECT_NEAR(t.parts.at("kl").item<double>(), 0.0, 1e-5);  // the tutor head starts as the teacher's head
+  EXPECT_GT(t.parts.at("replaced").item<double>(), 0.0);
 
   // A different student: the terms are not vacuous.
   model::BertForPreTraining other(test::tiny_bert(8, 1));
@@ -174,9 +174,9 @@ TEST(Distiller, DistillationTermsVanishWhenTheStudentIsTheTeacher) {
   c.distill.method = "kd";
   Distiller kd2(c, teacher, other);
   auto r2 = kd2.step(batch);
-  EXPECT_GT(r2.parts.at("kd"), 1e-3);
-  EXPECT_GT(r2.parts.at("hidden"), 1e-3);
-  EXPECT_GT(r2.parts.at("attention"), 1e-7);
+  EXPECT_GT(r2.parts.at("kd").item<double>(), 1e-3);
+  EXPECT_GT(r2.parts.at("hidden").item<double>(), 1e-3);
+  EXPECT_GT(r2.parts.at("attention").item<double>(), 1e-7);
 }
 
 TEST(Distiller, TutorAndStudentGetGradientsOnlyFromTheirOwnLosses) {

@@ -3,8 +3,8 @@
 // backward, evaluation as forwards), so that a large relation's evaluation is not ignored.
 #include <gtest/gtest.h>
 
-#include "methods/inference/probe_sets.h"
-#include "methods/relmask/relation_split.h"
+#include "methods/probing/probe_sets.h"
+#include "methods/probing/relation_split.h"
 
 namespace kd::methods {
 namespace {
@@ -36,7 +36,7 @@ TEST(ProbeSets, ALargeRelationsEvaluationGetsItsOwnGroup) {
   s.batch_size = 32;
   const auto work = relation_work(s, 50, {1960, 4914, 77219, 350, 1032, 7125},
                                   {751, 2045, 29240, 122, 375, 2693});
-  const auto split = relmask::split_relations(work, 2);
+  const auto split = probing::split_relations(work, 2);
   const int isa = split.group_of_relation[2];
   for (size_t r = 0; r < work.size(); ++r) {
     if (r != 2) {

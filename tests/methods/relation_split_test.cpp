@@ -1,10 +1,10 @@
-#include "methods/relmask/relation_split.h"
+#include "methods/probing/relation_split.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
-namespace kd::methods::relmask {
+namespace kd::methods::probing {
 namespace {
 
 TEST(RelationSplit, EveryRelationExactlyOnceForManyShapes) {
@@ -36,4 +36,4 @@ TEST(RelationSplit, SharesBalanceByTriples) {
 }
 
 }  // namespace
-}  // namespace kd::methods::relmask
+}  // namespace kd::methods::probing

@@ -22,18 +22,18 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-double value(const torch::Tensor& t) {
-  return t.defined() ? t.item<double>() : 0.0;
+torch::Tensor value(const torch::Tensor& t) {
+  return t.defined() ? t.detach().to(torch::kDouble) : torch::zeros({}, torch::kDouble);
 }
 
 torch::Tensor zero_like_loss(const torch::Tensor& ref) {
   return torch::zeros({}, ref.options().dtype(torch::kFloat));
 }
 
-double accuracy(const torch::Tensor& logits, const torch::Tensor& targets) {
-  if (targets.numel() == 0) return 0.0;
+torch::Tensor accuracy(const torch::Tensor& logits, const torch::Tensor& targets) {
   torch::NoGradGuard no_grad;
-  return (logits.argmax(-1) == targets).to(torch::kFloat).mean().item<double>();
+  if (targets.numel() == 0) return torch::zeros({}, logits.options().dtype(torch::kDouble));
+  return (logits.argmax(-1) == targets).to(torch::kFloat).mean().to(torch::kDouble);
 }
 
 }  // namespace
@@ -276,10 +276,10 @@ DistillStep Distiller::step_tutor_kd(const data::PretrainBatch& b, const torch::
            {"mlm", value(mlm)},
            {"policy", value(policy)},
            {"kl", value(kl)},
-           {"reward_teacher", reward_t.sum().item<double>() / m},
-           {"reward_student", reward_s.sum().item<double>() / m},
-           {"replaced", replaced.sum().item<double>() / m},
-           {"student_mlm_acc", student_mlm ? accuracy(s.mlm_logits, x) : 0.0}}};
+           {"reward_teacher", value(reward_t.sum()) / m},
+           {"reward_student", value(reward_s.sum()) / m},
+           {"replaced", value(replaced.sum()) / m},
+           {"student_mlm_acc", student_mlm ? accuracy(s.mlm_logits, x) : value({})}}};
 }
 
 }  // namespace kd::methods::distill

@@ -31,7 +31,9 @@ struct PhaseTimes {
 
 struct DistillStep {
   torch::Tensor loss;                   // student + tutor loss, for backward
-  std::map<std::string, double> parts;  // every term, same keys every step for a config
+  // Every term, same keys every step for a config: scalar tensors on the device (read by the
+  // Trainer once per logged step).
+  std::map<std::string, torch::Tensor> parts;
 };
 
 class Distiller {

@@ -11,7 +11,8 @@
 
 #include "common/check.h"
 #include "common/file_io.h"
-#include "methods/inference/eval_probe.h"
+#include "methods/inference/inference_commands.h"
+#include "methods/probing/eval_probe.h"
 #include "methods/prompt/soft_prompts.h"
 #include "methods/relmask/relation_masks.h"
 #include "model/model_dir.h"

@@ -1,6 +1,7 @@
-// Commands that read a model directory and print: fill-mask, inspect.
+// Commands that read a model directory and print: fill-mask, inspect, eval-probe.
 #pragma once
 #include <string>
+#include <vector>
 
 namespace kd::methods {
 
@@ -16,5 +17,18 @@ struct InspectArgs {
   std::string model;
 };
 int run_inspect(const InspectArgs& args);
+
+struct EvalProbeArgs {
+  std::string model;
+  std::vector<std::string> probes;  // JSONL files or directories of them
+  int top_k = 10;
+  int64_t batch_size = 64;
+  int64_t max_per_relation = 0;  // 0 = all
+  std::string precision = "fp32";
+  std::string json;
+  std::string masks;    // relmask run_dir/masks: a "mask" column where <relation>.safetensors is
+  std::string prompts;  // prompt run_dir/prompts: "prompt" and "ensemble" columns likewise
+};
+int run_eval_probe(const EvalProbeArgs& args);
 
 }  // namespace kd::methods

@@ -58,7 +58,7 @@ MlmNspLoss mlm_nsp_loss(model::BertForPreTraining& model, const data::PretrainBa
   l.masked = positions.numel();
   {
     torch::NoGradGuard no_grad;
-    l.correct = (out.mlm_logits.argmax(-1) == targets).sum().item<int64_t>();
+    l.correct = (out.mlm_logits.argmax(-1) == targets).sum();
   }
   return l;
 }
@@ -108,9 +108,9 @@ train::MicroStepResult PretrainTask::micro_step() {
   auto l = mlm_nsp_loss(model_, *batch);
   train::MicroStepResult r;
   r.loss = l.total;
-  r.parts["mlm_loss"] = l.mlm.item<double>();
-  r.parts["nsp_loss"] = l.nsp.item<double>();
-  r.parts["mlm_acc"] = l.masked ? static_cast<double>(l.correct) / l.masked : 0.0;
+  r.parts["mlm_loss"] = l.mlm;
+  r.parts["nsp_loss"] = l.nsp.defined() ? l.nsp : torch::zeros_like(l.mlm);
+  r.parts["mlm_acc"] = l.correct.to(torch::kDouble) / static_cast<double>(std::max<int64_t>(1, l.masked));
   r.tokens = batch->input_ids.numel();
   return r;
 }

@@ -14,7 +14,7 @@ namespace kd::methods {
 struct MlmNspLoss {
   torch::Tensor total, mlm, nsp;
   int64_t masked = 0;
-  int64_t correct = 0;  // argmax == label among masked positions
+  torch::Tensor correct;  // int64 scalar on the device: argmax == label among masked positions
 };
 MlmNspLoss mlm_nsp_loss(model::BertForPreTraining& model, const data::PretrainBatch& batch,
                         bool with_nsp = true);

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "methods/inference/probe_sets.h"
+#include "methods/probing/probe_sets.h"
 #include "methods/prompt/soft_prompts.h"
 #include "train/train_config.h"
 

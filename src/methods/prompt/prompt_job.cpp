@@ -8,15 +8,18 @@
 
 #include <filesystem>
 #include <numeric>
+#include <optional>
 #include <sstream>
 
 #include "common/config_io.h"
 #include "common/file_io.h"
 #include "common/log.h"
-#include "methods/inference/eval_probe.h"
+#include "common/signals.h"
+#include "methods/probing/eval_probe.h"
 #include "methods/job_setup.h"
 #include "methods/prompt/prompt_config.h"
-#include "methods/relmask/relation_runner.h"
+#include "methods/probing/relation_runner.h"
+#include "methods/prompt/prompt_ensemble_task.h"
 #include "model/model_dir.h"
 #include "text/pretraining_instances.h"
 #include "train/optimizer.h"
@@ -41,27 +44,26 @@ std::vector<prompt::PromptItem> usable_items(const text::WordPieceTokenizer& tok
   return items;
 }
 
-// Gradient clipping per prompt, so the prompts of an ensemble train exactly as if alone.
-void clip_per_prompt(torch::Tensor& grad, double max_norm) {
-  if (max_norm <= 0) return;
-  auto norms = grad.view({grad.size(0), -1}).norm(2, 1);
-  auto scale = (max_norm / (norms + 1e-6)).clamp_max(1.0);
-  grad.mul_(scale.view({-1, 1, 1}));
-}
-
-nlohmann::json train_relation(model::BertForPreTraining& m, const text::WordPieceTokenizer& tok,
-                              const PromptConfig& c, const std::string& relation,
-                              dist::Communicator& comm, const std::string& prompt_path) {
+// Trains one relation's prompt ensemble on its group through the Trainer and returns its result,
+// or nothing when a stop signal ended training (checkpointed; a re-run resumes it).
+std::optional<nlohmann::json> train_relation(model::BertForPreTraining& m,
+                                             const text::WordPieceTokenizer& tok,
+                                             const PromptConfig& c, const std::string& config_yaml,
+                                             const std::string& relation,
+                                             const probing::RelationContext& ctx,
+                                             const std::string& prompt_path) {
+  auto& comm = *ctx.group;
   const int64_t max_len = m->config().max_position_embeddings;
   const auto train_records = read_probe_split(c.probes.dir, "train", relation);
-  const auto items = usable_items(tok, train_records, c.prompt, max_len);
+  auto items = usable_items(tok, train_records, c.prompt, max_len);
   KD_CHECK_HINT(
       !items.empty(), "interleave prompts need records with a template holding [X] and [Y]",
       "relation {}: no usable training fact (single-token objects, fitting template)", relation);
   const int64_t steps =
       relation_steps(c.probes, c.train.steps, static_cast<int64_t>(items.size()), comm.size());
+  const size_t train_facts = items.size();
   if (comm.is_root())
-    log_all("prompt", "{}: {} training facts, {} steps", relation, items.size(), steps);
+    log_all("prompt", "{}: {} training facts, {} steps", relation, train_facts, steps);
   const uint64_t seed = train::derive_seed(c.seed, std::hash<std::string>{}(relation));
   const auto device = m->parameters().front().device();
   auto prompts = prompt::init_prompts(
@@ -69,38 +71,13 @@ nlohmann::json train_relation(model::BertForPreTraining& m, const text::WordPiec
                      prompt::manual_init_tokens(tok, train_records.front(), c.prompt.style), seed)
                      .to(device)
                      .set_requires_grad(true);
-  train::Optimizer opt({{"prompts", prompts}}, c.train.optimizer);
-  text::Rng order(text::mix_seed(seed, 0x0F));
-  std::vector<size_t> perm(items.size());
-  std::iota(perm.begin(), perm.end(), 0);
-  order.shuffle(perm);
-  const auto B = static_cast<size_t>(c.probes.batch_size);
   const int64_t N = prompts.size(0);
-  double last_loss = 0;
-  for (int64_t step = 0; step < steps; ++step) {
-    std::vector<prompt::PromptItem> batch_items;  // this rank's share of the group's batch
-    for (size_t k = 0; k < B; ++k) {
-      const size_t global = (static_cast<size_t>(step) * comm.size() + comm.rank()) * B + k;
-      batch_items.push_back(items[perm[global % perm.size()]]);
-    }
-    auto b = prompt::make_prompt_batch(batch_items, 0, batch_items.size());
-    auto logits = prompt::prompt_logits(m, prompts, b);  // [N, B, V]
-    // Sum over prompts of each prompt's mean loss: every prompt gets its own gradient.
-    auto loss = torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(2)}),
-                                                     b.objects.to(device).repeat(N)) *
-                static_cast<double>(N);
-    loss.backward();
-    auto grad = prompts.mutable_grad();
-    comm.allreduce(grad);  // data-parallel inside the group
-    grad.div_(comm.size());
-    clip_per_prompt(grad, c.train.clip_norm);
-    opt.step(train::learning_rate(c.train.schedule, c.train.optimizer.lr, step, steps));
-    opt.zero_grad();
-    last_loss = comm.allreduce_scalar(loss.item<double>() / N, dist::ReduceOp::Sum) / comm.size();
-    if (comm.is_root() && ((step + 1) % c.train.log_every == 0 || step + 1 == steps))
-      log_all("prompt", "{}: step {}/{} mean loss per prompt {:.4f}", relation, step + 1, steps,
-              last_loss);
-  }
+  prompt::PromptEnsembleTask task(m, prompts, std::move(items), text::mix_seed(seed, 0x0F),
+                                  c.probes.batch_size, comm.rank(), comm.size());
+  const auto trained =
+      probing::train_relation_steps(c, config_yaml, relation, steps, seed, ctx, task);
+  if (trained.stopped_by_signal) return std::nullopt;
+  const double last_loss = trained.last_loss / static_cast<double>(N);  // per prompt
   prompts = prompts.detach();
 
   auto evaluate = [&](const std::string& split, int64_t* skipped) {
@@ -121,7 +98,7 @@ nlohmann::json train_relation(model::BertForPreTraining& m, const text::WordPiec
                    c.probes.top_k, 64, comm);
 
   nlohmann::json r = {{"relation", relation},
-                      {"train_facts", items.size()},
+                      {"train_facts", train_facts},
                       {"steps", steps},
                       {"last_loss", last_loss},
                       {"inits", c.prompt.inits},
@@ -174,6 +151,7 @@ int run_prompt(const std::string& config_path, const std::vector<std::string>& o
   prompt::validate(config.prompt);
   JobContext ctx = setup_job(config, config::to_yaml(config), "prompt");
   auto& comm = *ctx.comm;
+  const std::string& config_yaml = ctx.config_yaml;
   KD_CHECK(config.probes.batch_size >= 1, "probes.batch_size must be >= 1");
   auto frozen = load_frozen_model(config.model.dir, config.train.precision, config.device);
   auto& m = frozen.model;
@@ -185,12 +163,19 @@ int run_prompt(const std::string& config_path, const std::vector<std::string>& o
            config.prompt.length, config.prompt.style);
   const fs::path out = fs::path(config.run_dir);
   fs::create_directories(out / "prompts");
-  auto report = relmask::run_relations(
+  const auto outcome = probing::run_relations(
       relations, work.work, comm, config.run_dir, "prompt",
-      [&](size_t r, dist::Communicator& group) {
-        return train_relation(m, tok, config, relations[r], group,
-                              (out / "prompts" / (relations[r] + ".safetensors")).string());
+      [&](const probing::RelationContext& rc) {
+        const auto& name = relations[rc.index];
+        return train_relation(m, tok, config, config_yaml, name, rc,
+                              (out / "prompts" / (name + ".safetensors")).string());
       });
+  if (outcome.stopped) {
+    log_info("prompt", "stopped by a signal: {} relation(s) finished and kept; re-run to resume",
+             outcome.report.size());
+    return kExitCheckpointedOnSignal;
+  }
+  const auto& report = outcome.report;
   if (comm.is_root()) {
     write_file_atomic((out / "prompt_report.json").string(), report.dump(1) + "\n");
     print_report(report, config);

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "dist/communicator.h"
-#include "methods/inference/eval_probe.h"
+#include "methods/probing/eval_probe.h"
 #include "model/bert.h"
 #include "text/lama_reader.h"
 #include "text/wordpiece_tokenizer.h"

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "methods/inference/probe_sets.h"
+#include "methods/probing/probe_sets.h"
 #include "methods/relmask/relation_masks.h"
 #include "train/train_config.h"
 

@@ -7,14 +7,17 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <optional>
 #include <sstream>
 
 #include "common/config_io.h"
 #include "common/file_io.h"
 #include "common/log.h"
-#include "methods/inference/eval_probe.h"
+#include "common/signals.h"
+#include "methods/probing/eval_probe.h"
 #include "methods/job_setup.h"
-#include "methods/relmask/relation_runner.h"
+#include "methods/probing/relation_runner.h"
+#include "methods/relmask/relation_mask_task.h"
 #include "methods/relmask/relmask_config.h"
 #include "methods/relmask/specialisation.h"
 #include "model/model_dir.h"
@@ -38,10 +41,15 @@ ProbeScore score_one(model::BertForPreTraining& m, const text::WordPieceTokenize
   return scores.empty() ? ProbeScore{} : scores.begin()->second;
 }
 
-// Trains one relation's masks on `comm` (its group) and returns its result.
-nlohmann::json train_relation(model::BertForPreTraining& m, const text::WordPieceTokenizer& tok,
-                              const RelmaskConfig& c, const std::string& relation,
-                              dist::Communicator& comm, const std::string& mask_path) {
+// Trains one relation's masks on its group through the Trainer and returns its result, or nothing
+// when a stop signal ended training (checkpointed; a re-run resumes it).
+std::optional<nlohmann::json> train_relation(model::BertForPreTraining& m,
+                                             const text::WordPieceTokenizer& tok,
+                                             const RelmaskConfig& c, const std::string& config_yaml,
+                                             const std::string& relation,
+                                             const probing::RelationContext& ctx,
+                                             const std::string& mask_path) {
+  auto& comm = *ctx.group;
   const auto train_records = read_probe_split(c.probes.dir, "train", relation);
   std::vector<ProbeItem> items;
   for (const auto& r : train_records)
@@ -50,51 +58,25 @@ nlohmann::json train_relation(model::BertForPreTraining& m, const text::WordPiec
   KD_CHECK(!items.empty(), "relation {}: no usable training fact (single-token objects)", relation);
   const int64_t steps =
       relation_steps(c.probes, c.train.steps, static_cast<int64_t>(items.size()), comm.size());
+  const size_t train_facts = items.size();
   if (comm.is_root())
-    log_all("relmask", "{}: {} training facts, {} steps", relation, items.size(), steps);
+    log_all("relmask", "{}: {} training facts, {} steps", relation, train_facts, steps);
   const uint64_t seed = train::derive_seed(c.seed, std::hash<std::string>{}(relation));
   relmask::RelationMasks masks(m, c.masks, seed);
   masks.attach(m);
   masks.set_training(true);
-  const train::NamedTensors named = masks.named_logits();
-  train::Optimizer opt(named, c.train.optimizer);
-  text::Rng order(text::mix_seed(seed, 0x0D));
-  std::vector<size_t> perm(items.size());
-  std::iota(perm.begin(), perm.end(), 0);
-  order.shuffle(perm);
-  const auto B = static_cast<size_t>(c.probes.batch_size);
-  const auto device = m->parameters().front().device();
-  double last_loss = 0;
-  for (int64_t step = 0; step < steps; ++step) {
-    std::vector<ProbeItem> batch_items;  // this rank's share of the group's batch
-    for (size_t k = 0; k < B; ++k) {
-      const size_t global = (static_cast<size_t>(step) * comm.size() + comm.rank()) * B + k;
-      batch_items.push_back(items[perm[global % perm.size()]]);
-    }
-    auto b = make_probe_batch(batch_items, 0, batch_items.size());
-    model::ForwardOptions o;
-    o.mlm_positions = b.positions.to(device);
-    o.compute_nsp = false;
-    auto logits = m->forward(b.ids.to(device), torch::zeros_like(b.ids).to(device),
-                             b.attention_mask.to(device), o)
-                      .mlm_logits;
-    auto loss = torch::nn::functional::cross_entropy(logits, b.objects.to(device));
-    loss.backward();
-    for (auto& g : masks.logits()) {  // data-parallel inside the group: average the gradients
-      auto grad = g.mutable_grad();
-      comm.allreduce(grad);
-      grad.div_(comm.size());
-    }
-    train::clip_grad_norm(named, c.train.clip_norm);
-    opt.step(train::learning_rate(c.train.schedule, c.train.optimizer.lr, step, steps));
-    opt.zero_grad();
-    last_loss = comm.allreduce_scalar(loss.item<double>(), dist::ReduceOp::Sum) / comm.size();
-    if (comm.is_root() && ((step + 1) % c.train.log_every == 0 || step + 1 == steps))
-      log_all("relmask", "{}: step {}/{} loss {:.4f}", relation, step + 1, steps, last_loss);
+  relmask::RelationMaskTask task(m, masks, std::move(items), text::mix_seed(seed, 0x0D),
+                                 c.probes.batch_size, comm.rank(), comm.size());
+  const auto trained =
+      probing::train_relation_steps(c, config_yaml, relation, steps, seed, ctx, task);
+  if (trained.stopped_by_signal) {
+    relmask::RelationMasks::detach(m);
+    return std::nullopt;
   }
+  const double last_loss = trained.last_loss;
   masks.set_training(false);
   nlohmann::json r = {{"relation", relation},
-                      {"train_facts", items.size()},
+                      {"train_facts", train_facts},
                       {"steps", steps},
                       {"last_loss", last_loss},
                       {"sparsity", masks.sparsity()},
@@ -120,6 +102,7 @@ int run_relmask(const std::string& config_path, const std::vector<std::string>& 
   auto config = config::load<RelmaskConfig>(config_path, overrides);
   JobContext ctx = setup_job(config, config::to_yaml(config), "relmask");
   auto& comm = *ctx.comm;
+  const std::string& config_yaml = ctx.config_yaml;
   KD_CHECK(config.probes.batch_size >= 1, "probes.batch_size must be >= 1");
   auto frozen = load_frozen_model(config.model.dir, config.train.precision, config.device);
   auto& m = frozen.model;
@@ -132,12 +115,19 @@ int run_relmask(const std::string& config_path, const std::vector<std::string>& 
            config.masks.kind);
   const fs::path out = fs::path(config.run_dir);
   fs::create_directories(out / "masks");
-  auto report = relmask::run_relations(
+  const auto outcome = probing::run_relations(
       relations, work.work, comm, config.run_dir, "relmask",
-      [&](size_t r, dist::Communicator& group) {
-        return train_relation(m, tok, config, relations[r], group,
-                              (out / "masks" / (relations[r] + ".safetensors")).string());
+      [&](const probing::RelationContext& rc) {
+        const auto& name = relations[rc.index];
+        return train_relation(m, tok, config, config_yaml, name, rc,
+                              (out / "masks" / (name + ".safetensors")).string());
       });
+  if (outcome.stopped) {
+    log_info("relmask", "stopped by a signal: {} relation(s) finished and kept; re-run to resume",
+             outcome.report.size());
+    return kExitCheckpointedOnSignal;
+  }
+  const auto& report = outcome.report;
   comm.barrier();  // every mask file is written
 
   // Specialisation: every mask on every relation's test facts (a sample of them per cell).

@@ -2,7 +2,7 @@
 
 #include "common/check.h"
 #include "dist/local_communicator.h"
-#include "methods/inference/eval_probe.h"
+#include "methods/probing/eval_probe.h"
 
 namespace kd::methods::relmask {
 

@@ -20,7 +20,7 @@ train::MicroStepResult RegulariseTask::micro_step() {
   train::MicroStepResult r = PretrainTask::micro_step();
   auto penalty = alpha_.penalty(start_config_);
   r.loss = r.loss + lambda_ * penalty;
-  r.parts["penalty"] = penalty.item<double>();
+  r.parts["penalty"] = penalty;
   return r;
 }
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace kd::methods::relmask {
+namespace kd::methods::probing {
 
 struct RelationSplit {
   int groups = 1;
@@ -19,4 +19,4 @@ struct RelationSplit {
 
 RelationSplit split_relations(const std::vector<int64_t>& triples_per_relation, int world);
 
-}  // namespace kd::methods::relmask
+}  // namespace kd::methods::probing

@@ -39,6 +39,8 @@ struct ProbeBatch {
   torch::Tensor ids, attention_mask, positions, objects;
 };
 ProbeBatch make_probe_batch(const std::vector<ProbeItem>& items, size_t begin, size_t end);
+// MLM logits [rows, V] at each row's [MASK] (the batch moved to the model's device).
+torch::Tensor probe_logits(model::BertForPreTraining& model, const ProbeBatch& batch);
 
 // Rank (1 = first) of each row's object under `scores` [n, V] (higher = better; ties count in
 // the object's favour), on the CPU: int64 [n].
@@ -53,17 +55,6 @@ std::map<std::string, ProbeScore> score_probes(model::BertForPreTraining& model,
                                                const std::vector<std::string>& groups, int top_k,
                                                int64_t batch_size, dist::Communicator& comm);
 
-struct EvalProbeArgs {
-  std::string model;
-  std::vector<std::string> probes;  // JSONL files or directories of them
-  int top_k = 10;
-  int64_t batch_size = 64;
-  int64_t max_per_relation = 0;  // 0 = all
-  std::string precision = "fp32";
-  std::string json;
-  std::string masks;    // relmask run_dir/masks: a "mask" column where <relation>.safetensors is
-  std::string prompts;  // prompt run_dir/prompts: "prompt" and "ensemble" columns likewise
-};
-int run_eval_probe(const EvalProbeArgs& args);
+
 
 }  // namespace kd::methods

@@ -1,11 +1,11 @@
-#include "methods/relmask/relation_split.h"
+#include "methods/probing/relation_split.h"
 
 #include <algorithm>
 #include <numeric>
 
 #include "common/check.h"
 
-namespace kd::methods::relmask {
+namespace kd::methods::probing {
 
 std::vector<size_t> RelationSplit::relations_of(int g) const {
   std::vector<size_t> out;
@@ -33,4 +33,4 @@ RelationSplit split_relations(const std::vector<int64_t>& triples, int world) {
   return s;
 }
 
-}  // namespace kd::methods::relmask
+}  // namespace kd::methods::probing

@@ -1,4 +1,4 @@
-#include "methods/inference/eval_probe.h"
+#include "methods/probing/eval_probe.h"
 
 #include <nlohmann/json.hpp>
 
@@ -63,6 +63,17 @@ void add_rank(ProbeScore& s, int64_t rank, int top_k) {
   s.reciprocal_rank += 1.0 / static_cast<double>(rank);
 }
 
+torch::Tensor probe_logits(model::BertForPreTraining& model, const ProbeBatch& batch) {
+  const auto device = model->parameters().front().device();
+  model::ForwardOptions o;
+  o.mlm_positions = batch.positions.to(device);
+  o.compute_nsp = false;
+  return model
+      ->forward(batch.ids.to(device), torch::zeros_like(batch.ids).to(device),
+                batch.attention_mask.to(device), o)
+      .mlm_logits;
+}
+
 std::map<std::string, ProbeScore> score_probes(model::BertForPreTraining& model,
                                                const text::WordPieceTokenizer& tok,
                                                const std::vector<text::ProbeRecord>& records,
@@ -97,17 +108,10 @@ std::map<std::string, ProbeScore> score_probes(model::BertForPreTraining& model,
   const bool was_training = model->is_training();
   model->eval();
   torch::NoGradGuard no_grad;
-  const auto device = model->parameters().front().device();
   for (size_t b0 = 0; b0 < items.size(); b0 += static_cast<size_t>(batch_size)) {
     const size_t b1 = std::min(items.size(), b0 + static_cast<size_t>(batch_size));
     auto batch = make_probe_batch(items, b0, b1);
-    model::ForwardOptions o;
-    o.mlm_positions = batch.positions.to(device);
-    o.compute_nsp = false;
-    auto logits = model
-                      ->forward(batch.ids.to(device), torch::zeros_like(batch.ids).to(device),
-                                batch.attention_mask.to(device), o)
-                      .mlm_logits;  // [rows, V]
+    auto logits = probe_logits(model, batch);  // [rows, V]
     auto rank = object_ranks(logits, batch.objects);
     auto rank_a = rank.accessor<int64_t, 1>();
     for (size_t i = b0; i < b1; ++i) {

@@ -1,4 +1,4 @@
-#include "methods/inference/probe_sets.h"
+#include "methods/probing/probe_sets.h"
 
 #include <algorithm>
 #include <cmath>
