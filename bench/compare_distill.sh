@@ -11,8 +11,7 @@ steps="${1:-400}"
 bin="${KD_BUILD_DIR:-$root/build}/kdprune"
 qs=runs/quickstart
 out="runs/compare-distill-$steps"
-latest="$qs/pretrain/checkpoints/$(cat "$qs/pretrain/checkpoints/latest" 2>/dev/null || echo none)"
-teacher="$latest/model"
+teacher="$(launch/summary_field "$qs/pretrain" model 2>/dev/null || echo "$qs/pretrain/model")"
 [ -f "$teacher/config.json" ] || { echo "compare_distill: no teacher at $teacher; run launch/quickstart.sh first" >&2; exit 2; }
 mkdir -p "$out"
 runs=()
@@ -22,7 +21,7 @@ for variant in "tutor_kd 1.0" "kd 1.0" "mlm 1.0" "tutor_kd 0.5"; do
   runs+=("$run")
   echo "== $1 (replace_fraction $2), $steps steps -> $run"
   launch/run-local -n 2 -- "$bin" distill --config configs/distill-quickstart.yaml \
-    --set teacher.model="$teacher" --set distill.method="$1" --set tutor.replace_fraction="$2" \
+    --set teacher.dir="$teacher" --set distill.method="$1" --set tutor.replace_fraction="$2" \
     --set train.steps="$steps" --set train.schedule.warmup_steps=$((steps / 10)) \
     --set run_dir="$run" > "$run.log" 2>&1 || { tail -20 "$run.log"; exit 1; }
 done
@@ -35,5 +34,5 @@ probe() {  # probe MODEL_DIR JSON
     --probes "$qs/probes/test" --json "$2" > /dev/null
 }
 probe "$teacher" "$out/teacher-probe.json"
-for run in "${runs[@]}"; do probe "$run/student" "$run/probe.json"; done
+for run in "${runs[@]}"; do probe "$(launch/summary_field "$run" model)" "$run/probe.json"; done
 /usr/bin/python3 launch/students_table.py "$out/teacher-eval.json" "${runs[@]}"

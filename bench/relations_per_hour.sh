@@ -10,12 +10,11 @@ cd "$root"
 steps="${1:-50}"
 qs="${2:-runs/quickstart}"
 bin="${KD_BUILD_DIR:-$root/build}/kdprune"
-model="$qs/pretrain/checkpoints/$(cat "$qs/pretrain/checkpoints/latest" 2>/dev/null || echo none)/model"
+model="$(launch/summary_field "$qs/pretrain" model 2>/dev/null || echo "$qs/pretrain/model")"
 [ -f "$model/config.json" ] || { echo "relations_per_hour: no teacher at $model; run launch/quickstart.sh first" >&2; exit 2; }
 [ -d "$qs/probes/train" ] || { echo "relations_per_hour: no probe sets in $qs/probes" >&2; exit 2; }
 out="runs/bench-relations"
 mkdir -p "$out"
-relations=$(ls "$qs/probes/train" | grep -v heldout | grep -c jsonl)
 printf "%-8s %6s %10s %10s %14s\n" job ranks relations "wall s" "relations/h"
 for job in relmask prompt; do
   for w in 1 2; do
@@ -28,6 +27,7 @@ for job in relmask prompt; do
       $([ "$job" = relmask ] && echo --set probes.specialisation_facts=0) > "$run.log" 2>&1 ||
       { tail -20 "$run.log"; exit 1; }
     t1=$(date +%s.%N)
+    relations=$(launch/summary_field "$run" relations)
     awk -v j="$job" -v w="$w" -v r="$relations" -v a="$t0" -v b="$t1" \
       'BEGIN { printf "%-8s %6d %10d %10.1f %14.0f\n", j, w, r, b - a, r * 3600 / (b - a) }'
   done

@@ -16,7 +16,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 steps="${1:-150}"; rounds="${2:-2}"; qs="${3:-runs/long}"
 build="${KD_BUILD_DIR:-$root/build}"
-teacher="$qs/pretrain/checkpoints/$(cat "$qs/pretrain/checkpoints/latest" 2>/dev/null || echo none)/model"
+teacher="$(launch/summary_field "$qs/pretrain" model 2>/dev/null || echo "$qs/pretrain/model")"
 [ -f "$teacher/config.json" ] || { echo "schubert_compare: no teacher at $teacher; run launch/quickstart.sh first" >&2; exit 2; }
 out="runs/schubert-compare"
 mkdir -p "$out"
@@ -37,7 +37,7 @@ for budget in $budgets; do
     [ "$variant" = layers ] && { r=1; s=$((steps * rounds)); }
     echo "== $variant at $budget parameters ($r round(s) of $s fine-tune steps) =="
     launch/run-local -n 2 -- "$build/kdprune" schubert --config configs/schubert-quickstart.yaml \
-      --set model.init_from="$teacher" --set "data.train=[\"$qs/data/train/*.h5\"]" \
+      --set model.dir="$teacher" --set "data.train=[\"$qs/data/train/*.h5\"]" \
       --set "data.heldout=[\"$qs/data/heldout/*.h5\"]" --set data.eval_batches=40 \
       --set schubert.variant=$variant --set schubert.target_params="$budget" \
       --set schubert.rounds=$r --set schubert.regularise.steps=20 --set train.steps=$s \

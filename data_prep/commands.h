@@ -1,17 +1,13 @@
-// kdprune-prep subcommands: each registers its CLI11 options and a run callback.
+// kdprune-prep subcommands: each *_command.cpp registers itself with KD_COMMAND("kdprune-prep",
+// ...) (common/command_registry.h): its CLI11 options and a run callback.
 #pragma once
 #include <CLI/CLI.hpp>
 
-#include <functional>
+#include "common/command_registry.h"
 
 namespace kd::prep {
 
-using Runner = std::function<int()>;
-
-Runner register_tokenize(CLI::App& app);
-Runner register_corpus(CLI::App& app);
-Runner register_pretraining_data(CLI::App& app);
-Runner register_probes(CLI::App& app);
+using Runner = cli::Runner;
 
 // Worker threads for --threads 0 (= all hardware threads).
 unsigned resolve_threads(int requested);

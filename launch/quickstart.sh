@@ -67,7 +67,7 @@ set -e
 
 run_dir="$out/pretrain"
 for arg in "$@"; do [[ "$arg" == run_dir=* ]] && run_dir="${arg#run_dir=}"; done
-model="$run_dir/checkpoints/$(cat "$run_dir/checkpoints/latest")/model"
+model="$(launch/summary_field "$run_dir" model)"
 echo "== fill-mask with the pre-trained model ($model) =="
 for text in "a dog is a kind of [MASK] ." "the opposite of hot is [MASK] ." "a wheel is part of a [MASK] ."; do
   echo "-- $text"
@@ -89,13 +89,15 @@ if [ "$profile" = quick ]; then
   for method in tutor_kd kd mlm; do
     echo "-- distill.method=$method"
     launch/run-local -n "$ranks" -- "$bin/kdprune" distill --config configs/distill-quickstart.yaml \
-      --set teacher.model="$model" --set distill.method="$method" \
+      --set teacher.dir="$model" --set distill.method="$method" \
       --set run_dir="$out/distill-$method" "${distill_args[@]}"
   done
   launch/run-local -n "$ranks" -- "$bin/kdprune" eval-mlm --model "$model" --precision bf16 \
     --data "$out/data/heldout/*.h5" --json "$out/teacher-eval.json" > /dev/null
   probe "$model" "$out/teacher-probe.json"
-  for method in tutor_kd kd mlm; do probe "$out/distill-$method/student" "$out/distill-$method/probe.json"; done
+  for method in tutor_kd kd mlm; do
+    probe "$(launch/summary_field "$out/distill-$method" model)" "$out/distill-$method/probe.json"
+  done
   echo
   echo "== distillation on the embedded default (held-out MLM, the same masked positions for all) =="
   /usr/bin/python3 launch/students_table.py "$out/teacher-eval.json" \
@@ -123,8 +125,8 @@ echo
 echo "== schuBERT: pruning the teacher to 85% of its parameters (schubert-all, 2 rounds) =="
 read -r -a schubert_args <<< "${KD_SCHUBERT_ARGS:-}"
 launch/run-local -n "$ranks" -- "$bin/kdprune" schubert --config configs/schubert-quickstart.yaml \
-  --set model.init_from="$model" --set "data.train=[\"$out/data/train/*.h5\"]" \
+  --set model.dir="$model" --set "data.train=[\"$out/data/train/*.h5\"]" \
   --set "data.heldout=[\"$out/data/heldout/*.h5\"]" --set run_dir="$out/schubert" \
   "${schubert_args[@]}" | sed -n '/^== /,$p'
 /usr/bin/python3 launch/plot_schubert.py "$out/schubert-dims.png" teacher="$model" \
-  schuBERT-all="$out/schubert/model"
+  schuBERT-all="$(launch/summary_field "$out/schubert" model)"

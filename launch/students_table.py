@@ -48,8 +48,8 @@ def main():
         name = f"student, {s['method']}"
         if s["method"] == "tutor_kd":
             name += f" (replace {field(config, 'replace_fraction')})"
-        print(f"{name:<34}{s['student_params']:>8}{s['end_step']:>7}{s['tokens_per_s']:>10.0f}"
-              f"{float(s['heldout_mlm_acc']):>9.4f}{float(s['heldout_ppl']):>10.1f}"
+        print(f"{name:<34}{s['student_params'] / 1e6:>7.2f}M{s['end_step']:>7}{s['tokens_per_s']:>10.0f}"
+              f"{s['heldout_mlm_acc']:>9.4f}{s['heldout_ppl']:>10.1f}"
               + probe_cols(probe_p1(f"{run}/probe.json")))
     if tp:
         print("probe P@1: mean over the WordNet relations (test split) with templates that occur in "

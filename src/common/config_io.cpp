@@ -4,15 +4,44 @@
 
 namespace kd::config {
 
+namespace {
+// Keys renamed so that one concept has one name in every command: old dotted suffix -> new key.
+const char* renamed_key(const std::string& where) {
+  static const std::pair<const char*, const char*> renamed[] = {
+      {"model.init_from", "model.dir"},
+      {"student.init_from", "student.dir"},
+      {"generator.init_from", "generator.dir"},
+      {"teacher.model", "teacher.dir"},
+      {"eval.data", "data.heldout"},
+  };
+  for (const auto& [old_key, new_key] : renamed) {
+    const std::string o = old_key;
+    if (where.size() >= o.size() && where.compare(where.size() - o.size(), o.size(), o) == 0)
+      return new_key;
+  }
+  return nullptr;
+}
+}  // namespace
+
 void Reader::reject_unknown() const {
   for (const auto& kv : node_) {
     std::string key = kv.first.as<std::string>();
     if (seen_.count(key)) continue;
+    const std::string where = path_.empty() ? key : path_ + "." + key;
+    if (const char* now = renamed_key(where))
+      KD_FAIL("{}: '{}' was renamed; write '{}' instead (one name per concept in every command)",
+              source_, where, now);
     std::string known;
     for (const auto& k : seen_) known += (known.empty() ? "" : ", ") + k;
     KD_FAIL("{}: unknown key '{}'{} (known keys here: {})", source_,
             path_.empty() ? key : path_ + "." + key, path_.empty() ? "" : "", known);
   }
+}
+
+void HelpWriter::add_line(const std::string& key, const char* type, const std::string& value,
+                          const char* help) {
+  out_ += fmt::format("  {:<34} {:<9} {:<20} {}\n", key,
+                      std::string(type).substr(0, std::string(type).find(' ')), value, help);
 }
 
 std::string Reader::dump(const YAML::Node& n) {

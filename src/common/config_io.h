@@ -24,6 +24,26 @@ struct is_section : std::false_type {};
 template <class T>
 struct is_section<T, std::void_t<decltype(&T::template visit<int>)>> : std::true_type {};
 
+template <class T, class = void>
+struct has_validate : std::false_type {};
+template <class T>
+struct has_validate<T, std::void_t<decltype(std::declval<const T&>().validate())>>
+    : std::true_type {};
+
+template <class T>
+const char* type_name() {
+  if constexpr (std::is_same_v<T, bool>)
+    return "boolean (true/false)";
+  else if constexpr (std::is_integral_v<T>)
+    return "integer";
+  else if constexpr (std::is_floating_point_v<T>)
+    return "number";
+  else if constexpr (std::is_same_v<T, std::string>)
+    return "string";
+  else
+    return "list";
+}
+
 // Reads a YAML mapping into a struct, rejecting keys the struct does not declare.
 class Reader {
  public:
@@ -63,19 +83,6 @@ class Reader {
  private:
   void reject_unknown() const;
   static std::string dump(const YAML::Node& n);
-  template <class T>
-  static const char* type_name() {
-    if constexpr (std::is_same_v<T, bool>)
-      return "boolean (true/false)";
-    else if constexpr (std::is_integral_v<T>)
-      return "integer";
-    else if constexpr (std::is_floating_point_v<T>)
-      return "number";
-    else if constexpr (std::is_same_v<T, std::string>)
-      return "string";
-    else
-      return "list";
-  }
   const YAML::Node& node_;
   std::string path_;
   std::string source_;
@@ -102,25 +109,65 @@ class Writer {
   YAML::Node& node_;
 };
 
+// Lists every key of a config struct (--help-config): dotted path, type, default, help text.
+class HelpWriter {
+ public:
+  HelpWriter(std::string prefix, std::string& out) : prefix_(std::move(prefix)), out_(out) {}
+  template <class T>
+  void operator()(const char* key, T& field, const char* help = "") {
+    const std::string where = prefix_.empty() ? key : prefix_ + "." + key;
+    if constexpr (is_section<T>::value) {
+      HelpWriter w(where, out_);
+      field.visit(w);
+    } else {
+      YAML::Node n;
+      n = field;
+      YAML::Emitter e;
+      e << YAML::Flow << n;
+      add_line(where, type_name<T>(), e.c_str(), help);
+    }
+  }
+
+ private:
+  void add_line(const std::string& key, const char* type, const std::string& value,
+                const char* help);
+  std::string prefix_;
+  std::string& out_;
+};
+
+template <class T>
+std::string help_text(T& defaults, const std::string& command) {
+  std::string out = command + ": every config key (YAML file or --set key=value), type, default\n";
+  HelpWriter w("", out);
+  defaults.visit(w);
+  return out;
+}
+
 // Loads `path` (may be empty), applies each "a.b.c=value" override (value parsed as YAML), and
 // fills `config`. Errors name the file and key.
 YAML::Node load_yaml_with_overrides(const std::string& path, const std::vector<std::string>& sets);
 
+// `command` (e.g. "kdprune relmask") names who rejects an unknown key; the struct's validate(),
+// which checks values, ranges and the files the run will read, runs on the result.
 template <class T>
-T load(const std::string& path, const std::vector<std::string>& sets) {
+T load(const std::string& path, const std::vector<std::string>& sets,
+       const std::string& command = "") {
   T config;
   YAML::Node root = load_yaml_with_overrides(path, sets);
   std::string source = path.empty() ? std::string("--set") : path;
   if (!path.empty() && !sets.empty()) source += " (with --set overrides)";
+  if (!command.empty()) source = command + ": " + source;
   Reader::read_section(root, config, "", source);
+  if constexpr (has_validate<T>::value) config.validate();
   return config;
 }
 
 template <class T>
-std::string to_yaml(T& config) {
+std::string to_yaml(const T& config) {
   YAML::Node root(YAML::NodeType::Map);
   Writer w(root);
-  config.visit(w);
+  T copy = config;  // visit() is one non-const list of fields for reading and writing
+  copy.visit(w);
   YAML::Emitter out;
   out << root;
   return out.c_str();

@@ -14,13 +14,11 @@ namespace kd::methods {
 namespace fs = std::filesystem;
 
 JobContext setup_job(const train::JobConfig& config, const std::string& config_yaml,
-                     const std::string& job_name) {
+                     const std::string& job_name, std::shared_ptr<dist::Communicator> comm) {
   JobContext ctx;
   ctx.config_yaml = config_yaml;
-  ctx.comm = dist::make_world_communicator(
-      {config.dist.backend, config.device, config.dist.mpi_nonblocking});
-  init_logging(ctx.comm->rank(), ctx.comm->size(), config.log_level);
-  config.validate();  // after the communicator, so errors name the rank
+  ctx.comm = std::move(comm);
+  config.validate();
   int threads = config.threads;
   if (threads == 0) {
     const char* env = std::getenv("OMP_NUM_THREADS");
@@ -40,7 +38,7 @@ JobContext setup_job(const train::JobConfig& config, const std::string& config_y
 
 void write_summary(const JobContext& ctx, const train::JobConfig& config,
                    const std::string& job_name, const train::TrainResult& r,
-                   const std::map<std::string, std::string>& extra) {
+                   const nlohmann::json& extra) {
   if (!ctx.comm->is_root()) return;
   nlohmann::json j = {{"job", job_name},
                       {"ranks", ctx.comm->size()},
@@ -51,9 +49,9 @@ void write_summary(const JobContext& ctx, const train::JobConfig& config,
                       {"train_seconds", r.wall_s},
                       {"tokens_per_s", r.tokens_per_s},
                       {"first_loss", r.losses.empty() ? 0.0 : r.losses.front()},
-                      {"last_loss", r.losses.empty() ? 0.0 : r.losses.back()},
+                      {"last_loss", r.last_loss},
                       {"checkpoint", r.last_checkpoint}};
-  for (const auto& [k, v] : extra) j[k] = v;
+  for (const auto& [k, v] : extra.items()) j[k] = v;
   write_file_atomic((fs::path(config.run_dir) / "summary.json").string(), j.dump(1));
   std::string text = fmt::format(
       "\n== {} summary ==\n  ranks            {}\n  steps            {} → {}{}\n"
@@ -61,11 +59,37 @@ void write_summary(const JobContext& ctx, const train::JobConfig& config,
       "  skipped steps    {}\n  checkpoint       {}\n",
       job_name, ctx.comm->size(), r.start_step, r.end_step,
       r.stopped_by_signal ? " (stopped by signal)" : "", r.losses.empty() ? 0.0 : r.losses.front(),
-      r.losses.empty() ? 0.0 : r.losses.back(), r.tokens_per_s, r.wall_s, r.skipped_steps,
-      r.last_checkpoint);
-  for (const auto& [k, v] : extra) text += fmt::format("  {:<16} {}\n", k, v);
+      r.last_loss, r.tokens_per_s, r.wall_s, r.skipped_steps, r.last_checkpoint);
+  for (const auto& [k, v] : extra.items())
+    text += fmt::format("  {:<16} {}\n", k, v.is_string() ? v.get<std::string>() : v.dump());
   std::fputs(text.c_str(), stdout);
   std::fflush(stdout);
+}
+
+void write_summary(const JobContext& ctx, const train::JobConfig& config,
+                   const std::string& job_name, const nlohmann::json& fields) {
+  if (!ctx.comm->is_root()) return;
+  nlohmann::json j = {{"job", job_name}, {"ranks", ctx.comm->size()}};
+  for (const auto& [k, v] : fields.items()) j[k] = v;
+  write_file_atomic((fs::path(config.run_dir) / "summary.json").string(), j.dump(1));
+}
+
+void publish_final_model(const JobContext& ctx, const train::JobConfig& config,
+                         const std::string& source) {
+  if (ctx.comm->is_root()) {
+    const fs::path final_dir = fs::path(config.run_dir) / "model";
+    const fs::path tmp = final_dir.string() + ".tmp";
+    fs::remove_all(tmp);
+    fs::create_directories(tmp);
+    for (const auto& entry : fs::directory_iterator(source)) {
+      std::error_code linked;
+      fs::create_hard_link(entry.path(), tmp / entry.path().filename(), linked);
+      if (linked) fs::copy_file(entry.path(), tmp / entry.path().filename());
+    }
+    fs::remove_all(final_dir);
+    fs::rename(tmp, final_dir);
+  }
+  ctx.comm->barrier();
 }
 
 int exit_code(const train::TrainResult& r) {

@@ -255,8 +255,38 @@ std::string describe_config(const BertConfig& cfg) {
   return o.str();
 }
 
-std::string inspect_model_dir(const std::string& dir) {
-  // Loading the weights too checks that the directory is complete and consistent.
+nlohmann::json describe_config_json(const BertConfig& cfg) {
+  const int64_t H = cfg.hidden_size;
+  nlohmann::json layers = nlohmann::json::array();
+  int64_t encoder = 0;
+  for (size_t l = 0; l < cfg.layers.size(); ++l) {
+    const auto& d = cfg.layers[l];
+    const int64_t n = cfg.layer_num_parameters(l);
+    encoder += n;
+    layers.push_back({{"num_heads", d.num_heads},
+                      {"qk_head_size", d.qk_head_size},
+                      {"v_head_size", d.v_head_size},
+                      {"intermediate_size", d.intermediate_size},
+                      {"parameters", n}});
+  }
+  const int64_t emb =
+      (cfg.vocab_size + cfg.max_position_embeddings + cfg.type_vocab_size) * H + 2 * H;
+  return {{"hidden_size", H},
+          {"vocab_size", cfg.vocab_size},
+          {"num_hidden_layers", cfg.num_hidden_layers},
+          {"max_position_embeddings", cfg.max_position_embeddings},
+          {"type_vocab_size", cfg.type_vocab_size},
+          {"layers", layers},
+          {"parameters",
+           {{"embeddings", emb},
+            {"encoder", encoder},
+            {"pooler_and_heads", cfg.num_parameters() - emb - encoder},
+            {"total", cfg.num_parameters()}}}};
+}
+
+namespace {
+// Loading the weights too checks that the directory is complete and consistent.
+BertConfig checked_config_of(const std::string& dir) {
   auto model = load_model_dir(dir);
   const BertConfig& cfg = model->config();
   int64_t counted = 0;
@@ -264,7 +294,18 @@ std::string inspect_model_dir(const std::string& dir) {
   KD_CHECK(counted == cfg.num_parameters(),
            "inspect: parameter count {} disagrees with the config formula {}", counted,
            cfg.num_parameters());
-  return "model: " + dir + "\n" + describe_config(cfg);
+  return cfg;
+}
+}  // namespace
+
+std::string inspect_model_dir(const std::string& dir) {
+  return "model: " + dir + "\n" + describe_config(checked_config_of(dir));
+}
+
+nlohmann::json inspect_model_dir_json(const std::string& dir) {
+  auto j = describe_config_json(checked_config_of(dir));
+  j["model"] = dir;
+  return j;
 }
 
 }  // namespace kd::model

@@ -2,6 +2,8 @@
 // keys + per-layer lists when layers differ), model.safetensors (HF BertForPreTraining tensor
 // names, fp32, tied decoder weight omitted) and vocab.txt.
 #pragma once
+#include <nlohmann/json.hpp>
+
 #include <string>
 
 #include "model/bert.h"
@@ -34,5 +36,8 @@ BertConfig load_config(const std::string& dir);
 std::string inspect_model_dir(const std::string& dir);
 // The same table for a config in memory.
 std::string describe_config(const BertConfig& cfg);
+// The same as JSON (`kdprune inspect --json`): sizes, per-layer sizes, parameter counts.
+nlohmann::json describe_config_json(const BertConfig& cfg);
+nlohmann::json inspect_model_dir_json(const std::string& dir);
 
 }  // namespace kd::model

@@ -15,7 +15,6 @@
 #include <random>
 #include <vector>
 
-#include "data/shard_format.h"
 #include "text/wordpiece_tokenizer.h"
 
 namespace kd::text {
@@ -92,8 +91,6 @@ class InstanceCreator {
               std::vector<CompactInstance>& out) const;
   // Masks tokens in place (create_masked_lm_predictions); exposed for tests.
   void mask(CompactInstance& inst, Rng& rng) const;
-  // Pads to the HDF5 row layout; next_sentence_label = 1 for a random next segment.
-  data::Instance to_instance(const CompactInstance& inst) const;
 
   const PretrainingOptions& options() const { return o_; }
 

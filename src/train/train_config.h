@@ -16,10 +16,10 @@ struct OptimizerConfig {
   void visit(V& v) {
     v("name", name, "adamw | lamb");
     v("lr", lr, "peak learning rate");
-    v("beta1", beta1);
-    v("beta2", beta2);
-    v("eps", eps);
-    v("weight_decay", weight_decay);
+    v("beta1", beta1, "Adam β1");
+    v("beta2", beta2, "Adam β2");
+    v("eps", eps, "Adam ε");
+    v("weight_decay", weight_decay, "decoupled; not on biases and LayerNorm weights");
   }
 };
 
@@ -32,11 +32,11 @@ struct ScheduleConfig {
   template <class V>
   void visit(V& v) {
     v("kind", kind, "linear | poly | constant");
-    v("warmup_steps", warmup_steps);
+    v("warmup_steps", warmup_steps, "linear warm-up from 0 to lr");
     v("warmup_fraction", warmup_fraction,
       "warm-up as a fraction of the steps (when warmup_steps is 0)");
-    v("power", power);
-    v("end_lr_ratio", end_lr_ratio);
+    v("power", power, "poly decay exponent");
+    v("end_lr_ratio", end_lr_ratio, "final lr = end_lr_ratio * lr");
   }
 };
 
@@ -54,15 +54,15 @@ struct TrainConfig {
   ScheduleConfig schedule;
   template <class V>
   void visit(V& v) {
-    v("steps", steps);
-    v("grad_accum", grad_accum);
-    v("clip_norm", clip_norm);
+    v("steps", steps, "optimizer steps (relmask/prompt: per relation)");
+    v("grad_accum", grad_accum, "micro-steps per optimizer step");
+    v("clip_norm", clip_norm, "gradient-norm clip after the all-reduce; 0 = off");
     v("precision", precision, "fp32 | bf16");
     v("nonfinite", nonfinite, "stop | skip");
-    v("max_skipped", max_skipped);
-    v("log_every", log_every);
-    v("checkpoint_every", checkpoint_every);
-    v("keep_checkpoints", keep_checkpoints);
+    v("max_skipped", max_skipped, "with nonfinite: skip, stop after this many skipped steps");
+    v("log_every", log_every, "steps between metrics.jsonl lines and progress");
+    v("checkpoint_every", checkpoint_every, "steps between checkpoints; 0 = at the end (and on a signal)");
+    v("keep_checkpoints", keep_checkpoints, "newest checkpoints kept");
     v("optimizer", optimizer);
     v("schedule", schedule);
   }
@@ -77,8 +77,8 @@ struct DistConfig {
   template <class V>
   void visit(V& v) {
     v("backend", backend, "auto | mpi | nccl | local");
-    v("bucket_mb", bucket_mb);
-    v("first_bucket_mb", first_bucket_mb);
+    v("bucket_mb", bucket_mb, "gradient all-reduce bucket size");
+    v("first_bucket_mb", first_bucket_mb, "smaller first bucket, so communication starts early");
     v("mpi_nonblocking", mpi_nonblocking, "MPI_Iallreduce (slower with Open MPI 4.1 shm)");
   }
 };
@@ -92,8 +92,8 @@ struct DebugConfig {
   template <class V>
   void visit(V& v) {
     v("stop_after_step", stop_after_step, "simulate SIGUSR1 after this step (tests)");
-    v("fail_rank", fail_rank);
-    v("fail_step", fail_step);
+    v("fail_rank", fail_rank, "tests: the rank that fails");
+    v("fail_step", fail_step, "tests: the step at which it fails");
     v("fail_kind", fail_kind, "exception | nan");
   }
 };
@@ -112,11 +112,11 @@ struct JobConfig {
   template <class V>
   void visit(V& v) {
     v("run_dir", run_dir, "everything the job writes goes here");
-    v("seed", seed);
+    v("seed", seed, "seeds initialisation, data order and dropout");
     v("resume", resume, "auto | never | checkpoint dir");
     v("device", device, "cpu | cuda");
-    v("threads", threads);
-    v("log_level", log_level);
+    v("threads", threads, "intra-op threads per rank; 0 = OMP_NUM_THREADS or 1");
+    v("log_level", log_level, "trace | debug | info | warn | error");
     v("train", train);
     v("dist", dist);
     v("debug", debug);

@@ -12,8 +12,8 @@ rm -rf "$work"; mkdir -p "$work"
 cd "$KD_SOURCE_DIR"
 
 tiny_teacher "$kdprune" "$data" "$work/teacher-run"
-common=(--config configs/test-distill.yaml --set teacher.model="$teacher"
-        --set "data.train=[\"$data/train/*.h5\"]" --set "eval.data=[\"$data/heldout/*.h5\"]")
+common=(--config configs/test-distill.yaml --set teacher.dir="$teacher"
+        --set "data.train=[\"$data/train/*.h5\"]" --set "data.heldout=[\"$data/heldout/*.h5\"]")
 
 $KD_MPIRUN -np 2 "$kdprune" distill "${common[@]}" --set run_dir="$work/straight" > "$work/straight.log" 2>&1 ||
   { cat "$work/straight.log"; fail "2-rank tutor_kd failed"; }
@@ -28,7 +28,7 @@ for k in ["logit", "hidden", "attention", "mlm", "policy", "kl", "reward_teacher
     assert all(k in l for l in lines), k
 assert all(0 < l["replaced"] <= 1 for l in lines)
 PY
-student="$work/straight/student"
+student="$work/straight/model"
 for f in config.json model.safetensors vocab.txt; do [ -s "$student/$f" ] || fail "student lacks $f"; done
 "$kdprune" inspect --model "$student" | grep -q "16" || fail "inspect of the student"
 "$kdprune" fill-mask --model "$student" --top-k 2 "a dog is a kind of [MASK] ." > "$work/fill.txt"
@@ -74,11 +74,20 @@ PY
 
 # Bad configs.
 set +e
-"$kdprune" distill "${common[@]}" --set teacher.model="$work/nope" --set run_dir="$work/bad1" > "$work/bad1.log" 2>&1; c1=$?
+"$kdprune" distill "${common[@]}" --set teacher.dir="$work/nope" --set run_dir="$work/bad1" > "$work/bad1.log" 2>&1; c1=$?
 "$kdprune" distill "${common[@]}" --set distill.method=magic --set run_dir="$work/bad2" > "$work/bad2.log" 2>&1; c2=$?
 "$kdprune" distill "${common[@]}" --set "distill.layer_map=[9]" --set run_dir="$work/bad3" > "$work/bad3.log" 2>&1; c3=$?
+# Held-out shards are read only at the end: a wrong glob must still fail before the first step.
+"$kdprune" distill "${common[@]}" --set "data.heldout=[\"$work/none/*.h5\"]" --set run_dir="$work/bad4" > "$work/bad4.log" 2>&1; c4=$?
+# An old key name is refused with the new one.
+"$kdprune" distill "${common[@]}" --set teacher.model="$teacher" --set run_dir="$work/bad5" > "$work/bad5.log" 2>&1; c5=$?
 set -e
 [ "$c1" != 0 ] && grep -q "nope" "$work/bad1.log" || fail "missing teacher not reported"
 [ "$c2" != 0 ] && grep -q "distill.method" "$work/bad2.log" || fail "bad method not reported"
 [ "$c3" != 0 ] && grep -q "layer_map" "$work/bad3.log" || fail "bad layer map not reported"
+[ "$c4" != 0 ] && grep -q "data.heldout: '$work/none/\*.h5' matches no file" "$work/bad4.log" ||
+  { cat "$work/bad4.log"; fail "a wrong data.heldout not reported at start"; }
+[ ! -e "$work/bad4/metrics.jsonl" ] || fail "a wrong data.heldout was found only after training"
+[ "$c5" != 0 ] && grep -q "'teacher.model' was renamed; write 'teacher.dir'" "$work/bad5.log" ||
+  { cat "$work/bad5.log"; fail "the old name teacher.model not refused with a hint"; }
 pass "distill: tutor_kd on 2 ranks, exact resume, baselines, eval-mlm 1 vs 2 ranks, errors"

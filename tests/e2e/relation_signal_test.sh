@@ -33,6 +33,17 @@ for cmd in relmask prompt; do
         "${extra[@]}")
   "$kdprune" $cmd "${args[@]}" --set train.steps=300 --set run_dir="$work/$cmd-straight" \
     > "$work/$cmd-straight.log" 2>&1 || { cat "$work/$cmd-straight.log"; fail "$cmd: uninterrupted run"; }
+  # Every relation trained through the Trainer: 300 logged steps each, and its loss fell.
+  /usr/bin/python3 - "$work/$cmd-straight" <<'PY' || fail "$cmd: per-relation metrics"
+import glob, json, sys
+files = sorted(glob.glob(f"{sys.argv[1]}/relations/*/metrics.jsonl"))
+assert len(files) == 3, files
+for f in files:
+    lines = [json.loads(l) for l in open(f)]
+    assert [l["step"] for l in lines] == list(range(1, 301)), f
+    loss = [l["loss"] for l in lines]
+    assert sum(loss[-20:]) < sum(loss[:20]), (f, loss[:20], loss[-20:])
+PY
 
   # A real SIGTERM once the first relation has logged a few steps.
   "$kdprune" $cmd "${args[@]}" --set train.steps=300 --set run_dir="$work/$cmd-signal" \

@@ -5,14 +5,14 @@
 #   - stopped inside round 1's regularisation and again inside round 2's fine-tuning (exit 85
 #     each time) and resumed, it ends with exactly the weights of the uninterrupted run;
 #   - variants h, uniform and layers reach their budgets; an unreachable budget, a changed
-#     schedule in an existing run_dir and a missing model.init_from fail with clear messages.
+#     schedule in an existing run_dir and a missing model.dir fail with clear messages.
 source "$(dirname "$0")/common.sh"
 kdprune="$1"; data="$2"; work="$3"
 rm -rf "$work"; mkdir -p "$work"
 cd "$KD_SOURCE_DIR"
 
 tiny_teacher "$kdprune" "$data" "$work/teacher-run"
-common=(--config configs/schubert-quickstart.yaml --set model.init_from="$teacher"
+common=(--config configs/schubert-quickstart.yaml --set model.dir="$teacher"
         --set "data.train=[\"$data/train/*.h5\"]" --set "data.heldout=[\"$data/heldout/*.h5\"]"
         --set data.batch_size=4 --set data.eval_batches=2 --set train.precision=fp32
         --set schubert.target_fraction=0.9 --set schubert.regularise.steps=2
@@ -98,7 +98,7 @@ expect_fail() {  # expect_fail PATTERN ARGS...: the command fails and says PATTE
 }
 expect_fail "cannot reach" --set schubert.variant=layers --set run_dir="$work/bad1"
 expect_fail "another schedule" --set schubert.rounds=3 --set run_dir="$work/straight"
-expect_fail "model.init_from is empty" --set model.init_from= --set run_dir="$work/bad2"
+expect_fail "model.dir is empty" --set model.dir= --set run_dir="$work/bad2"
 expect_fail "model.vocab: cannot read" --set model.vocab="$work/no-vocab.txt" --set run_dir="$work/bad3"
-expect_fail "config.json" --set model.init_from="$work/no-model" --set run_dir="$work/bad4"
+expect_fail "config.json" --set model.dir="$work/no-model" --set run_dir="$work/bad4"
 pass "bad budgets and schedules are refused"

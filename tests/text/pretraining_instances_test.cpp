@@ -6,6 +6,7 @@
 #include <cmath>
 #include <set>
 
+#include "data/instance_rows.h"
 #include "data/shard_format.h"
 #include "support/test_support.h"
 #include "text/pretraining_instances.h"
@@ -129,7 +130,7 @@ TEST(PretrainingInstances, SameSeedSameShardsThroughHdf5) {
   std::string dir = test::temp_dir("instances");
   auto write = [&](const std::vector<CompactInstance>& v, const std::string& name) {
     data::ShardWriter w(dir + "/" + name, o.max_seq_length, o.max_predictions);
-    for (const auto& x : v) w.append(c.to_instance(x));
+    for (const auto& x : v) w.append(data::padded_row(x, o.max_seq_length, o.max_predictions));
     w.close();
     return dir + "/" + name;
   };
@@ -143,7 +144,7 @@ TEST(PretrainingInstances, SameSeedSameShardsThroughHdf5) {
   EXPECT_EQ(ba.next_sentence_labels, bb.next_sentence_labels);
   EXPECT_NE(ba.input_ids, bo.input_ids);
   // Row 0 read back equals the padded instance.
-  auto first = c.to_instance(a[0]);
+  auto first = data::padded_row(a[0], o.max_seq_length, o.max_predictions);
   EXPECT_EQ(std::vector<int32_t>(ba.input_ids.begin(), ba.input_ids.begin() + 64), first.input_ids);
   EXPECT_EQ(ba.next_sentence_labels[0], first.next_sentence_label);
 }
@@ -164,7 +165,7 @@ TEST(PretrainingInstances, UnpaddedAppendWritesTheRowsOfToInstance) {
     data::ShardWriter a(dir + "/a.h5", o.max_seq_length, o.max_predictions, 1);
     data::ShardWriter b(dir + "/b.h5", o.max_seq_length, o.max_predictions, 1, 2);
     for (const auto& x : inst) {
-      a.append(c.to_instance(x));
+      a.append(data::padded_row(x, o.max_seq_length, o.max_predictions));
       b.append_unpadded(x.tokens.data(), x.tokens.size(), x.segment_a_end,
                         x.masked_positions.data(), x.masked_ids.data(), x.masked_positions.size(),
                         x.random_next ? 1 : 0);

@@ -1,6 +1,7 @@
 // `kdprune distill` configuration: teacher → student distillation with a policy-gradient tutor
 // (Tutor-KD, METHODS.md §1) and the two baselines that are one switch away (plain KD, MLM only).
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -9,10 +10,10 @@
 namespace kd::methods {
 
 struct TeacherSection {
-  std::string model;  // model directory (frozen, eval mode, no autograd)
+  std::string dir;  // model directory (frozen, eval mode, no autograd)
   template <class V>
   void visit(V& v) {
-    v("model", model, "teacher model directory (Hugging Face layout)");
+    v("dir", dir, "teacher model directory (Hugging Face layout)");
   }
 };
 
@@ -71,14 +72,13 @@ struct DistillSection {
   }
 };
 
+// How data.heldout is scored at the end (MLM accuracy, perplexity).
 struct EvalSection {
-  std::vector<std::string> data;  // held-out shard globs; empty = no evaluation at the end
   int64_t batch_size = 64;
   int64_t max_batches = 0;  // per rank; 0 = the whole held-out set
   template <class V>
   void visit(V& v) {
-    v("data", data, "held-out HDF5 shard globs, evaluated (MLM accuracy, perplexity) at the end");
-    v("batch_size", batch_size);
+    v("batch_size", batch_size, "held-out rows per batch and rank");
     v("max_batches", max_batches, "per rank; 0 = all");
   }
 };
@@ -89,7 +89,7 @@ struct DistillConfig : train::JobConfig {
   TutorSection tutor;
   DistillSection distill;
   DistillWeights weights;
-  DataSection data;
+  DataWithHeldout data;
   EvalSection eval;
   template <class V>
   void visit(V& v) {
@@ -105,6 +105,7 @@ struct DistillConfig : train::JobConfig {
   void validate() const;
 };
 
-int run_distill(const std::string& config_path, const std::vector<std::string>& overrides);
+// The command as a library call on `comm` (the world, or a group of it).
+int run_distill(const DistillConfig& config, std::shared_ptr<dist::Communicator> comm);
 
 }  // namespace kd::methods

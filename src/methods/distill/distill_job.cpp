@@ -5,7 +5,9 @@
 #include "methods/distill/distill_config.h"
 #include "methods/distill/distill_task.h"
 #include "methods/inference/eval_mlm.h"
+#include "methods/input_checks.h"
 #include "methods/job_setup.h"
+#include "methods/training_command.h"
 #include "model/model_dir.h"
 
 namespace kd::methods {
@@ -27,36 +29,42 @@ void DistillConfig::validate() const {
     KD_CHECK(w >= 0, "weights.{} must be >= 0 (got {})", name, w);
 }
 
-int run_distill(const std::string& config_path, const std::vector<std::string>& overrides) {
-  auto config = config::load<DistillConfig>(config_path, overrides);
-  JobContext ctx = setup_job(config, config::to_yaml(config), "distill");
-  config.validate();
+int run_distill(const DistillConfig& config, std::shared_ptr<dist::Communicator> comm) {
+  // Everything the run reads, before its first step (data.heldout is read only at the end).
+  require_model_dir("teacher.dir", config.teacher.dir);
+  if (!config.student.dir.empty()) require_model_dir("student.dir", config.student.dir);
+  require_file("student.vocab", config.student.vocab);
+  require_globs("data.train", config.data.train);
+  require_globs("data.heldout", config.data.heldout, /*required=*/false);
+  JobContext ctx = setup_job(config, config::to_yaml(config), "distill", std::move(comm));
   distill::DistillTask task(config, ctx.comm->rank(), ctx.comm->size());
   train::Trainer trainer(config, ctx.config_yaml, ctx.comm, task);
   train::TrainResult result = trainer.run();
 
-  std::map<std::string, std::string> extra;
-  extra["method"] = config.distill.method;
+  nlohmann::json extra = {{"method", config.distill.method}};
   if (!result.stopped_by_signal) {
     // The student as a plain model directory (Hugging Face layout) for fill-mask, eval-mlm,
     // eval-probe and transformers.
-    const std::string student_dir = (fs::path(config.run_dir) / "student").string();
+    const std::string model_dir = (fs::path(config.run_dir) / "model").string();
     if (ctx.comm->is_root())
-      model::save_model_dir(student_dir, task.distiller().student(), config.student.vocab);
+      model::save_model_dir(model_dir, task.distiller().student(), config.student.vocab);
     ctx.comm->barrier();
-    extra["student"] = student_dir;
-    extra["student_params"] =
-        fmt::format("{:.2f}M", task.distiller().student()->config().num_parameters() / 1e6);
-    if (!config.eval.data.empty()) {
-      auto r = evaluate_mlm(task.distiller().student(), config.eval.data, config.eval.batch_size,
+    extra["model"] = model_dir;
+    extra["student_params"] = task.distiller().student()->config().num_parameters();
+    if (!config.data.heldout.empty()) {
+      auto r = evaluate_mlm(task.distiller().student(), config.data.heldout, config.eval.batch_size,
                             config.eval.max_batches, *ctx.comm);
-      extra["heldout_mlm_acc"] = fmt::format("{:.4f}", r.accuracy());
-      extra["heldout_ppl"] = fmt::format("{:.2f}", r.perplexity());
-      extra["heldout_masked"] = std::to_string(r.masked);
+      extra["heldout_mlm_acc"] = r.accuracy();
+      extra["heldout_ppl"] = r.perplexity();
+      extra["heldout_masked"] = r.masked;
     }
   }
   write_summary(ctx, config, "distill", result, extra);
   return exit_code(result);
 }
+
+KD_COMMAND("kdprune", "distill",
+           "distil a teacher into a student (Tutor-KD, plain KD or MLM-only baseline)",
+           training_command<DistillConfig>(run_distill));
 
 }  // namespace kd::methods

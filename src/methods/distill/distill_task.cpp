@@ -20,18 +20,18 @@ std::string modules_path(const std::string& model_dir) {
 }  // namespace
 
 model::BertForPreTraining make_student(const DistillConfig& config) {
-  if (!config.student.init_from.empty()) return model::load_model_dir(config.student.init_from);
+  if (!config.student.dir.empty()) return model::load_model_dir(config.student.dir);
   model::BertForPreTraining s(model_config_from(config.student));
   s->init_weights(config.seed);
   return s;
 }
 
 DistillTask::DistillTask(const DistillConfig& config, int rank, int world) : config_(config) {
-  KD_CHECK_HINT(!config.teacher.model.empty(), "set teacher.model to a model directory",
-                "teacher.model is empty");
+  KD_CHECK_HINT(!config.teacher.dir.empty(), "set teacher.dir to a model directory",
+                "teacher.dir is empty");
   KD_CHECK_HINT(!config.data.train.empty(), "set data.train to HDF5 shard globs",
                 "data.train is empty");
-  auto teacher = model::load_model_dir(config.teacher.model);
+  auto teacher = model::load_model_dir(config.teacher.dir);
   auto student = make_student(config);
   const auto& t = teacher->config();
   const auto& s = student->config();

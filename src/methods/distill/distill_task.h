@@ -27,7 +27,7 @@ class DistillTask : public train::TrainingTask {
   std::unique_ptr<data::PretrainLoader> loader_;
 };
 
-// The student network the config describes (random init from the seed, or student.init_from).
+// The student network the config describes (random init from the seed, or student.dir).
 model::BertForPreTraining make_student(const DistillConfig& config);
 
 }  // namespace kd::methods::distill

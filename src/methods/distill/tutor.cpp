@@ -44,11 +44,11 @@ Tutor::Tutor(const TutorSection& config, model::BertForPreTraining& teacher, uin
     return;
   }
   const auto& g = config.generator;
-  if (g.init_from.empty()) {
+  if (g.dir.empty()) {
     generator_ = model::BertForPreTraining(model_config_from(g));
     generator_->init_weights(seed ^ 0x7A7Au);
   } else {
-    generator_ = model::load_model_dir(g.init_from);
+    generator_ = model::load_model_dir(g.dir);
   }
   KD_CHECK_HINT(generator_->config().vocab_size == teacher->config().vocab_size,
                 "give tutor.generator.vocab the teacher's vocab.txt",

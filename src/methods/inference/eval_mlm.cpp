@@ -1,4 +1,5 @@
 #include "methods/inference/eval_mlm.h"
+#include "methods/inference/inference_commands.h"
 
 #include <nlohmann/json.hpp>
 
@@ -88,9 +89,7 @@ MlmEvalResult evaluate_mlm(model::BertForPreTraining& model, const std::vector<s
   return r;
 }
 
-int run_eval_mlm(const EvalMlmArgs& args) {
-  dist::CommOptions co;
-  auto comm = dist::make_world_communicator(co);
+int run_eval_mlm(const EvalMlmArgs& args, std::shared_ptr<dist::Communicator> comm) {
   KD_CHECK(args.precision == "fp32" || args.precision == "bf16",
            "--precision must be fp32 or bf16 (got '{}')", args.precision);
   auto model = model::load_model_dir(args.model);
@@ -122,5 +121,22 @@ int run_eval_mlm(const EvalMlmArgs& args) {
   }
   return 0;
 }
+
+namespace {
+cli::Runner add_eval_mlm(CLI::App& sub) {
+  auto a = std::make_shared<EvalMlmArgs>();
+  sub.add_option("--model", a->model, "model directory")->required()->check(CLI::ExistingDirectory);
+  sub.add_option("--data", a->data, "held-out HDF5 shard globs")->required()->take_all();
+  sub.add_option("--batch-size", a->batch_size, "rows per batch and rank")->capture_default_str();
+  sub.add_option("--max-batches", a->max_batches, "per rank; 0 = all")->capture_default_str();
+  sub.add_option("--precision", a->precision, "fp32 | bf16")->capture_default_str();
+  sub.add_option("--json", a->json, "also write the result as JSON to this file");
+  return inference_command(a, run_eval_mlm);
+}
+}  // namespace
+
+KD_COMMAND("kdprune", "eval-mlm",
+           "masked-token accuracy and perplexity on held-out shards (MPI ranks share them)",
+           add_eval_mlm);
 
 }  // namespace kd::methods

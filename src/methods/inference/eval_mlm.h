@@ -2,6 +2,7 @@
 // masking stored in the shards (so every model is scored on the same positions), distributed
 // over ranks: each rank scores its share of the rows, the sums are all-reduced.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,6 @@ struct EvalMlmArgs {
   std::string precision = "fp32";
   std::string json;  // also write the result here
 };
-int run_eval_mlm(const EvalMlmArgs& args);
+int run_eval_mlm(const EvalMlmArgs& args, std::shared_ptr<dist::Communicator> comm);
 
 }  // namespace kd::methods

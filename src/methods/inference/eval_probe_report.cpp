@@ -66,7 +66,7 @@ nlohmann::json score_json(const ProbeScore& s) {
 
 }  // namespace
 
-int run_eval_probe(const EvalProbeArgs& args) {
+int run_eval_probe(const EvalProbeArgs& args, std::shared_ptr<dist::Communicator> comm) {
   KD_CHECK(args.top_k >= 1, "--top-k must be >= 1 (got {})", args.top_k);
   KD_CHECK(args.batch_size >= 1, "--batch-size must be >= 1 (got {})", args.batch_size);
   KD_CHECK(args.precision == "fp32" || args.precision == "bf16",
@@ -75,7 +75,6 @@ int run_eval_probe(const EvalProbeArgs& args) {
     KD_CHECK_HINT(dir->empty() || fs::is_directory(*dir),
                   "--masks is relmask's run_dir/masks, --prompts is prompt's run_dir/prompts",
                   "'{}' is not a directory", *dir);
-  auto comm = dist::make_world_communicator({});
   auto model = model::load_model_dir(args.model);
   if (args.precision == "bf16") model->set_compute_dtype(torch::kBFloat16);
   auto tok =
@@ -211,5 +210,30 @@ int run_eval_probe(const EvalProbeArgs& args) {
   if (!args.json.empty()) write_file_atomic(args.json, j.dump(1) + "\n");
   return 0;
 }
+
+namespace {
+cli::Runner add_eval_probe(CLI::App& sub) {
+  auto a = std::make_shared<EvalProbeArgs>();
+  sub.add_option("--model", a->model, "model directory")->required()->check(CLI::ExistingDirectory);
+  sub.add_option("--probes", a->probes, "LAMA JSONL files or directories of them")
+      ->required()
+      ->take_all();
+  sub.add_option("--top-k", a->top_k, "k of P@k")->capture_default_str();
+  sub.add_option("--batch-size", a->batch_size, "sentences per forward pass")->capture_default_str();
+  sub.add_option("--max-per-relation", a->max_per_relation, "facts per relation; 0 = all")
+      ->capture_default_str();
+  sub.add_option("--precision", a->precision, "fp32 | bf16")->capture_default_str();
+  sub.add_option("--json", a->json, "also write the result as JSON to this file");
+  sub.add_option("--masks", a->masks,
+                 "LAMP masks (relmask run_dir/masks): adds a mask P@1 column per relation");
+  sub.add_option("--prompts", a->prompts,
+                 "soft prompts (prompt run_dir/prompts): adds prompt and ensemble P@1 columns");
+  return inference_command(a, run_eval_probe);
+}
+}  // namespace
+
+KD_COMMAND("kdprune", "eval-probe",
+           "LAMA relational probing: P@1, P@k and MRR per relation (MPI ranks share it)",
+           add_eval_probe);
 
 }  // namespace kd::methods

@@ -4,13 +4,14 @@
 #include <filesystem>
 
 #include "common/check.h"
+#include "common/log.h"
 #include "model/model_dir.h"
 #include "text/wordpiece_tokenizer.h"
 
 namespace kd::methods {
 namespace fs = std::filesystem;
 
-int run_fill_mask(const FillMaskArgs& args) {
+int run_fill_mask(const FillMaskArgs& args, std::shared_ptr<dist::Communicator> comm) {
   KD_CHECK(args.top_k >= 1, "--top-k must be >= 1 (got {})", args.top_k);
   auto model = model::load_model_dir(args.model);
   model->eval();
@@ -38,6 +39,7 @@ int run_fill_mask(const FillMaskArgs& args) {
   auto probs = torch::softmax(out.mlm_logits, -1);  // [M, V]
   const int64_t k = std::min<int64_t>(args.top_k, probs.size(1));
   auto [values, indices] = probs.topk(k, -1);
+  if (!comm->is_root()) return 0;
   for (size_t m = 0; m < masks.size(); ++m) {
     if (m > 0) std::printf("\n");
     for (int64_t j = 0; j < k; ++j)
@@ -48,9 +50,36 @@ int run_fill_mask(const FillMaskArgs& args) {
   return 0;
 }
 
-int run_inspect(const InspectArgs& args) {
-  std::fputs(model::inspect_model_dir(args.model).c_str(), stdout);
+int run_inspect(const InspectArgs& args, std::shared_ptr<dist::Communicator> comm) {
+  const std::string text = args.json ? model::inspect_model_dir_json(args.model).dump(1) + "\n"
+                                     : model::inspect_model_dir(args.model);
+  if (comm->is_root()) std::fputs(text.c_str(), stdout);
   return 0;
 }
+
+std::shared_ptr<dist::Communicator> start_default_world() {
+  auto comm = dist::make_world_communicator({});
+  init_logging(comm->rank(), comm->size());
+  return comm;
+}
+
+namespace {
+cli::Runner add_fill_mask(CLI::App& sub) {
+  auto a = std::make_shared<FillMaskArgs>();
+  sub.add_option("--model", a->model, "model directory")->required()->check(CLI::ExistingDirectory);
+  sub.add_option("--top-k", a->top_k, "predictions per mask")->capture_default_str();
+  sub.add_option("text", a->text, "text with one or more [MASK]")->required();
+  return inference_command(a, run_fill_mask);
+}
+cli::Runner add_inspect(CLI::App& sub) {
+  auto a = std::make_shared<InspectArgs>();
+  sub.add_option("--model", a->model, "model directory")->required()->check(CLI::ExistingDirectory);
+  sub.add_flag("--json", a->json, "print JSON: sizes per layer and parameter counts");
+  return inference_command(a, run_inspect);
+}
+}  // namespace
+
+KD_COMMAND("kdprune", "fill-mask", "predict the [MASK] tokens of a text", add_fill_mask);
+KD_COMMAND("kdprune", "inspect", "per-layer dimensions and parameter counts", add_inspect);
 
 }  // namespace kd::methods

@@ -1,14 +1,16 @@
 // `kdprune pretrain` configuration: the common job sections plus model and data.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "dist/communicator.h"
 #include "train/train_config.h"
 
 namespace kd::methods {
 
 struct ModelSection {
-  std::string init_from;  // a model directory to start from; empty = random init
+  std::string dir;  // a model directory to start from; empty = random init
   std::string vocab = "data/vocab/bert-base-uncased-vocab.txt";
   int64_t hidden_size = 256;
   int64_t num_layers = 4;
@@ -19,7 +21,7 @@ struct ModelSection {
   double attention_dropout = 0.1;
   template <class V>
   void visit(V& v) {
-    v("init_from", init_from, "model directory to start from (empty: random init)");
+    v("dir", dir, "model directory to start from (empty: random init)");
     v("vocab", vocab, "vocab.txt (its line count is the vocabulary size)");
     v("hidden_size", hidden_size);
     v("num_layers", num_layers);
@@ -43,6 +45,16 @@ struct DataSection {
   }
 };
 
+// Training shards plus held-out shards a command scores (distill at the end, schuBERT per round).
+struct DataWithHeldout : DataSection {
+  std::vector<std::string> heldout;  // held-out shard globs; empty = no held-out score
+  template <class V>
+  void visit(V& v) {
+    DataSection::visit(v);
+    v("heldout", heldout, "held-out HDF5 shard globs (MLM accuracy, perplexity); empty: none");
+  }
+};
+
 struct PretrainConfig : train::JobConfig {
   ModelSection model;
   DataSection data;
@@ -54,6 +66,7 @@ struct PretrainConfig : train::JobConfig {
   }
 };
 
-int run_pretrain(const std::string& config_path, const std::vector<std::string>& overrides);
+// The command as a library call on `comm` (the world, or a group of it).
+int run_pretrain(const PretrainConfig& config, std::shared_ptr<dist::Communicator> comm);
 
 }  // namespace kd::methods

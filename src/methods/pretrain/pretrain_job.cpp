@@ -1,19 +1,31 @@
 #include "common/config_io.h"
 #include "common/log.h"
+#include "methods/input_checks.h"
 #include "methods/job_setup.h"
 #include "methods/pretrain/pretrain_config.h"
 #include "methods/pretrain/pretrain_task.h"
+#include "methods/training_command.h"
 
 namespace kd::methods {
 
-int run_pretrain(const std::string& config_path, const std::vector<std::string>& overrides) {
-  auto config = config::load<PretrainConfig>(config_path, overrides);
-  JobContext ctx = setup_job(config, config::to_yaml(config), "pretrain");
+int run_pretrain(const PretrainConfig& config, std::shared_ptr<dist::Communicator> comm) {
+  if (!config.model.dir.empty()) require_model_dir("model.dir", config.model.dir);
+  require_file("model.vocab", config.model.vocab);
+  require_globs("data.train", config.data.train);
+  JobContext ctx = setup_job(config, config::to_yaml(config), "pretrain", std::move(comm));
   PretrainTask task(config, ctx.comm->rank(), ctx.comm->size());
   train::Trainer trainer(config, ctx.config_yaml, ctx.comm, task);
   train::TrainResult result = trainer.run();
-  write_summary(ctx, config, "pretrain", result, {});
+  nlohmann::json extra = nlohmann::json::object();
+  if (!result.stopped_by_signal && !result.last_checkpoint.empty()) {
+    publish_final_model(ctx, config, result.last_checkpoint + "/model");
+    extra["model"] = config.run_dir + "/model";
+  }
+  write_summary(ctx, config, "pretrain", result, extra);
   return exit_code(result);
 }
+
+KD_COMMAND("kdprune", "pretrain", "pre-train a BERT (MLM + NSP) on HDF5 shards",
+           training_command<PretrainConfig>(run_pretrain));
 
 }  // namespace kd::methods

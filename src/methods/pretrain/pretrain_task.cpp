@@ -77,11 +77,11 @@ void prepare_for_training(model::BertForPreTraining& model, const train::JobConf
 PretrainTask::PretrainTask(const PretrainConfig& config, int rank, int world) : config_(config) {
   KD_CHECK_HINT(!config.data.train.empty(), "set data.train to HDF5 shard globs",
                 "data.train is empty");
-  if (config.model.init_from.empty()) {
+  if (config.model.dir.empty()) {
     model_ = model::BertForPreTraining(model_config_from(config.model));
     model_->init_weights(config.seed);
   } else {
-    model_ = model::load_model_dir(config.model.init_from);
+    model_ = model::load_model_dir(config.model.dir);
   }
   prepare_for_training(model_, config);
 

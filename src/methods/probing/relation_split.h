@@ -1,7 +1,8 @@
 // Which ranks train which relations (LAMP runs many relations concurrently): W ranks form
 // G = min(W, R) groups (rank r is in group r mod G, so a group of more than one rank trains its
 // relations data-parallel); relations go to groups largest first, each to the group with the
-// fewest training triples so far (ties: lowest group), so shares balance by triples.
+// least work so far (ties: lowest group), so shares balance by work: each relation's cost in
+// forward passes, training and evaluation (relation_work in probe_sets.h).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -17,6 +18,6 @@ struct RelationSplit {
   std::vector<size_t> relations_of(int g) const;
 };
 
-RelationSplit split_relations(const std::vector<int64_t>& triples_per_relation, int world);
+RelationSplit split_relations(const std::vector<int64_t>& work_per_relation, int world);
 
 }  // namespace kd::methods::probing

@@ -1,11 +1,13 @@
 // `kdprune prompt` configuration: soft prompts (Lester prepend or OptiPrompt interleave) trained
 // per relation over a frozen model; an ensemble of prompts per relation, one per init.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "methods/probing/probe_sets.h"
 #include "methods/prompt/soft_prompts.h"
+#include "dist/communicator.h"
 #include "train/train_config.h"
 
 namespace kd::methods {
@@ -35,6 +37,7 @@ struct PromptConfig : train::JobConfig {
   }
 };
 
-int run_prompt(const std::string& config_path, const std::vector<std::string>& overrides);
+// The command as a library call on `comm` (the world, or a group of it).
+int run_prompt(const PromptConfig& config, std::shared_ptr<dist::Communicator> comm);
 
 }  // namespace kd::methods

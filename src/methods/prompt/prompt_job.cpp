@@ -16,7 +16,9 @@
 #include "common/log.h"
 #include "common/signals.h"
 #include "methods/probing/eval_probe.h"
+#include "methods/input_checks.h"
 #include "methods/job_setup.h"
+#include "methods/training_command.h"
 #include "methods/prompt/prompt_config.h"
 #include "methods/probing/relation_runner.h"
 #include "methods/prompt/prompt_ensemble_task.h"
@@ -146,10 +148,11 @@ void print_report(const nlohmann::json& report, const PromptConfig& c) {
 
 }  // namespace
 
-int run_prompt(const std::string& config_path, const std::vector<std::string>& overrides) {
-  auto config = config::load<PromptConfig>(config_path, overrides);
+int run_prompt(const PromptConfig& config, std::shared_ptr<dist::Communicator> world) {
+  require_model_dir("model.dir", config.model.dir, /*with_vocab=*/true);
+  require_dir("probes.dir", config.probes.dir + "/train");
   prompt::validate(config.prompt);
-  JobContext ctx = setup_job(config, config::to_yaml(config), "prompt");
+  JobContext ctx = setup_job(config, config::to_yaml(config), "prompt", std::move(world));
   auto& comm = *ctx.comm;
   const std::string& config_yaml = ctx.config_yaml;
   KD_CHECK(config.probes.batch_size >= 1, "probes.batch_size must be >= 1");
@@ -179,9 +182,23 @@ int run_prompt(const std::string& config_path, const std::vector<std::string>& o
   if (comm.is_root()) {
     write_file_atomic((out / "prompt_report.json").string(), report.dump(1) + "\n");
     print_report(report, config);
+    nlohmann::json means = {{"relations", report.size()},
+                            {"report", (out / "prompt_report.json").string()},
+                            {"prompts", (out / "prompts").string()}};
+    for (const char* column : {"manual", "prompt", "ensemble"}) {
+      double sum = 0;
+      for (const auto& r : report) sum += r["test"][column]["p_at_1"].get<double>();
+      means[std::string("mean_test_p_at_1_") + column] =
+          report.empty() ? 0.0 : sum / static_cast<double>(report.size());
+    }
+    write_summary(ctx, config, "prompt", means);
   }
   comm.barrier();
   return 0;
 }
+
+KD_COMMAND("kdprune", "prompt",
+           "soft prompts and prompt ensembles per relation over a frozen model",
+           training_command<PromptConfig>(run_prompt));
 
 }  // namespace kd::methods

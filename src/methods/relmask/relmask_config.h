@@ -1,11 +1,13 @@
 // `kdprune relmask` configuration: LAMP relation masks over a frozen model, one mask set per
 // relation, relations trained concurrently by groups of ranks.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "methods/probing/probe_sets.h"
 #include "methods/relmask/relation_masks.h"
+#include "dist/communicator.h"
 #include "train/train_config.h"
 
 namespace kd::methods {
@@ -50,6 +52,7 @@ struct RelmaskConfig : train::JobConfig {
   }
 };
 
-int run_relmask(const std::string& config_path, const std::vector<std::string>& overrides);
+// The command as a library call on `comm` (the world, or a group of it).
+int run_relmask(const RelmaskConfig& config, std::shared_ptr<dist::Communicator> comm);
 
 }  // namespace kd::methods

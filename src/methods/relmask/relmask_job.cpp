@@ -15,7 +15,9 @@
 #include "common/log.h"
 #include "common/signals.h"
 #include "methods/probing/eval_probe.h"
+#include "methods/input_checks.h"
 #include "methods/job_setup.h"
+#include "methods/training_command.h"
 #include "methods/probing/relation_runner.h"
 #include "methods/relmask/relation_mask_task.h"
 #include "methods/relmask/relmask_config.h"
@@ -98,9 +100,10 @@ std::optional<nlohmann::json> train_relation(model::BertForPreTraining& m,
 
 }  // namespace
 
-int run_relmask(const std::string& config_path, const std::vector<std::string>& overrides) {
-  auto config = config::load<RelmaskConfig>(config_path, overrides);
-  JobContext ctx = setup_job(config, config::to_yaml(config), "relmask");
+int run_relmask(const RelmaskConfig& config, std::shared_ptr<dist::Communicator> world) {
+  require_model_dir("model.dir", config.model.dir, /*with_vocab=*/true);
+  require_dir("probes.dir", config.probes.dir + "/train");
+  JobContext ctx = setup_job(config, config::to_yaml(config), "relmask", std::move(world));
   auto& comm = *ctx.comm;
   const std::string& config_yaml = ctx.config_yaml;
   KD_CHECK(config.probes.batch_size >= 1, "probes.batch_size must be >= 1");
@@ -193,8 +196,25 @@ int run_relmask(const std::string& config_path, const std::vector<std::string>& 
     std::printf("masks: %s/masks/<relation>.safetensors · report: %s/relmask_report.json\n",
                 config.run_dir.c_str(), config.run_dir.c_str());
   }
+  if (comm.is_root()) {
+    double mask = 0, full = 0;
+    for (const auto& r : report) {
+      mask += r["test"]["p_at_1"].get<double>() / static_cast<double>(report.size());
+      full += r["test_full_model"]["p_at_1"].get<double>() / static_cast<double>(report.size());
+    }
+    write_summary(ctx, config, "relmask",
+                  {{"relations", report.size()},
+                   {"mean_test_p_at_1_mask", mask},
+                   {"mean_test_p_at_1_full_model", full},
+                   {"report", (out / "relmask_report.json").string()},
+                   {"masks", (out / "masks").string()}});
+  }
   comm.barrier();
   return 0;
 }
+
+KD_COMMAND("kdprune", "relmask",
+           "LAMP: per-relation pruning masks over a frozen model (relations over rank groups)",
+           training_command<RelmaskConfig>(run_relmask));
 
 }  // namespace kd::methods

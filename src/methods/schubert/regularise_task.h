@@ -9,7 +9,7 @@ namespace kd::methods::schubert {
 
 class RegulariseTask : public PretrainTask {
  public:
-  // config.model.init_from: the round's starting model; `dims`: the variant's dimensions.
+  // config.model.dir: the round's starting model; `dims`: the variant's dimensions.
   RegulariseTask(const PretrainConfig& config, const std::set<Dim>& dims, double lambda, int rank,
                  int world);
   train::NamedTensors trainable_parameters() override { return alpha_.named(); }

@@ -1,22 +1,23 @@
-// `kdprune schubert` configuration: a pre-trained model (model.init_from), pre-training shards,
+// `kdprune schubert` configuration: a pre-trained model (model.dir), pre-training shards,
 // the fine-tuning recipe of each round (the `train` section: train.steps = fine-tune steps per
 // round) and the pruning schedule (the `schubert` section).
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "methods/pretrain/pretrain_config.h"
+#include "dist/communicator.h"
 #include "train/train_config.h"
 
 namespace kd::methods {
 
-struct SchubertDataSection : DataSection {
-  std::vector<std::string> heldout;  // held-out shard globs: MLM accuracy before/after each round
-  int64_t eval_batches = 20;         // per rank; 0 = every held-out row
+// data.heldout is scored before the first round and after every round.
+struct SchubertDataSection : DataWithHeldout {
+  int64_t eval_batches = 20;  // per rank; 0 = every held-out row
   template <class V>
   void visit(V& v) {
-    DataSection::visit(v);
-    v("heldout", heldout, "held-out shard globs scored after every round (empty: no score)");
+    DataWithHeldout::visit(v);
     v("eval_batches", eval_batches, "held-out batches per rank per score; 0 = all rows");
   }
 };
@@ -55,7 +56,7 @@ struct SchubertSection {
 };
 
 struct SchubertConfig : train::JobConfig {
-  ModelSection model;  // init_from = the model to prune (required)
+  ModelSection model;  // dir = the model to prune (required)
   SchubertDataSection data;
   SchubertSection schubert;
   template <class V>
@@ -68,6 +69,7 @@ struct SchubertConfig : train::JobConfig {
   void validate() const;
 };
 
-int run_schubert(const std::string& config_path, const std::vector<std::string>& overrides);
+// The command as a library call on `comm` (the world, or a group of it).
+int run_schubert(const SchubertConfig& config, std::shared_ptr<dist::Communicator> comm);
 
 }  // namespace kd::methods

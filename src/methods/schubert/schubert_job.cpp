@@ -19,7 +19,9 @@
 #include "common/log.h"
 #include "common/signals.h"
 #include "methods/inference/eval_mlm.h"
+#include "methods/input_checks.h"
 #include "methods/job_setup.h"
+#include "methods/training_command.h"
 #include "methods/pretrain/pretrain_task.h"
 #include "methods/schubert/prune_consensus.h"
 #include "methods/schubert/regularise_task.h"
@@ -35,8 +37,8 @@ using Clock = std::chrono::steady_clock;
 
 void SchubertConfig::validate() const {
   train::JobConfig::validate();
-  KD_CHECK_HINT(!model.init_from.empty(), "set model.init_from to the model directory to prune",
-                "model.init_from is empty");
+  KD_CHECK_HINT(!model.dir.empty(), "set model.dir to the model directory to prune",
+                "model.dir is empty");
   KD_CHECK_HINT(!data.train.empty(), "set data.train to HDF5 shard globs", "data.train is empty");
   variant_dims(schubert.variant);
   KD_CHECK(schubert.rounds >= 1, "schubert.rounds must be >= 1 (got {})", schubert.rounds);
@@ -120,7 +122,7 @@ PretrainConfig SchubertRun::phase_config(const fs::path& run_dir, const std::str
   PretrainConfig p;
   static_cast<train::JobConfig&>(p) = c_;
   p.model = c_.model;
-  p.model.init_from = init_from;
+  p.model.dir = init_from;
   p.data = c_.data;
   p.run_dir = run_dir.string();
   p.resume = "auto";
@@ -135,7 +137,7 @@ PretrainConfig SchubertRun::phase_config(const fs::path& run_dir, const std::str
 void SchubertRun::check_schedule() {
   const fs::path path = fs::path(c_.run_dir) / "schedule.json";
   nlohmann::json mine = {
-      {"init_from", c_.model.init_from}, {"variant", c_.schubert.variant},
+      {"init_from", c_.model.dir}, {"variant", c_.schubert.variant},
       {"start_params", start_params_},   {"target_params", target_},
       {"rounds", c_.schubert.rounds},    {"regularise_steps", c_.schubert.regularise.steps},
       {"finetune_steps", c_.train.steps}};
@@ -270,10 +272,10 @@ void SchubertRun::finetune(int64_t r, const std::string& start, bool& stopped) {
 int SchubertRun::run() {
   // Checked now rather than when round 1's model is saved, minutes into the run.
   KD_CHECK_HINT(fs::is_regular_file(c_.model.vocab),
-                "set model.vocab to the vocab.txt that goes with model.init_from",
+                "set model.vocab to the vocab.txt that goes with model.dir",
                 "model.vocab: cannot read '{}' (it is copied into every model directory written)",
                 c_.model.vocab);
-  start_params_ = model::load_config(c_.model.init_from).num_parameters();
+  start_params_ = model::load_config(c_.model.dir).num_parameters();
   target_ = c_.schubert.target_params > 0
                 ? c_.schubert.target_params
                 : static_cast<int64_t>(std::llround(c_.schubert.target_fraction * start_params_));
@@ -293,13 +295,13 @@ int SchubertRun::run() {
   };
   const RoundPaths r0 = round_paths(c_.run_dir, 0);
   if (!fs::exists(r0.log)) {
-    auto line = score(c_.model.init_from);
+    auto line = score(c_.model.dir);
     line["round"] = 0;
     if (comm_.is_root()) fs::create_directories(r0.dir);
     write_round_log(r0, line);
   }
 
-  std::string current = c_.model.init_from;
+  std::string current = c_.model.dir;
   const int64_t per_round = (start_params_ - target_) / c_.schubert.rounds;
   bool stopped = false;
   for (int64_t r = 1; r <= c_.schubert.rounds; ++r) {
@@ -347,7 +349,9 @@ int SchubertRun::run() {
   write_summary(
       ctx_, c_, "schubert", total_,
       {{"variant", c_.schubert.variant},
-       {"parameters", fmt::format("{} → {} (target {})", start_params_, final_params, target_)},
+       {"start_parameters", start_params_},
+       {"parameters", final_params},
+       {"target_parameters", target_},
        {"model", (fs::path(c_.run_dir) / "model").string()}});
   return stopped ? kExitCheckpointedOnSignal : 0;
 }
@@ -376,12 +380,18 @@ void SchubertRun::print_report(const std::string& final_model) {
 
 }  // namespace
 
-int run_schubert(const std::string& config_path, const std::vector<std::string>& overrides) {
-  auto config = config::load<SchubertConfig>(config_path, overrides);
-  config.validate();
-  JobContext ctx = setup_job(config, config::to_yaml(config), "schubert");
+int run_schubert(const SchubertConfig& config, std::shared_ptr<dist::Communicator> comm) {
+  require_model_dir("model.dir", config.model.dir);
+  require_file("model.vocab", config.model.vocab);
+  require_globs("data.train", config.data.train);
+  require_globs("data.heldout", config.data.heldout, /*required=*/false);
+  JobContext ctx = setup_job(config, config::to_yaml(config), "schubert", std::move(comm));
   SchubertRun run(config, ctx);
   return run.run();
 }
+
+KD_COMMAND("kdprune", "schubert",
+           "schuBERT: prune heads, q/k and v sizes, filter and hidden size to a parameter budget",
+           training_command<SchubertConfig>(run_schubert));
 
 }  // namespace kd::methods
