@@ -31,6 +31,8 @@ void JobConfig::validate() const {
   KD_CHECK(device == "cpu" || device == "cuda", "device must be cpu or cuda (got '{}')", device);
   KD_CHECK(threads >= 0, "threads must be >= 0");
   train.validate();
+  KD_CHECK_HINT(train.precision != "fp16" || device == "cuda", "use bf16 on CPU",
+                "train.precision fp16 is for GPUs (device: cuda)");
   KD_CHECK(debug.fail_kind == "exception" || debug.fail_kind == "nan",
            "debug.fail_kind must be exception or nan");
 }

@@ -176,9 +176,13 @@ TrainResult Trainer::run() {
   const bool root = comm_->is_root();
   std::ofstream metrics;
   if (root) {
+    // A run directory the caller did not create (e.g. a schuBERT phase) is made here, so that
+    // its metrics are not lost.
+    fs::create_directories(config_.run_dir);
     const auto path = (fs::path(config_.run_dir) / "metrics.jsonl").string();
     truncate_metrics_after(path, result.start_step);
     metrics.open(path, std::ios::app);
+    KD_CHECK_HINT(metrics.is_open(), "check that run_dir is writable", "cannot write {}", path);
   }
   ProgressBar bar(tc.steps, root && options_.label.empty());
   double trained_s = 0;

@@ -42,6 +42,14 @@ cfg = json.load(open(run + "/model/config.json"))
 assert cfg["hidden_size"] < json.load(open(teacher + "/config.json"))["hidden_size"]
 decision = json.load(open(run + "/round_01/decision.json"))
 assert len(decision["hidden"]) == json.load(open(run + "/round_01/pruned/config.json"))["hidden_size"]
+# summary.json: numbers as numbers, the last loss is the last fine-tune step's, the final model
+# is run_dir/model with the last round's parameter count.
+summary = json.load(open(run + "/summary.json"))
+last = [json.loads(l) for l in open(run + "/round_02/finetune/metrics.jsonl")][-1]
+assert summary["last_loss"] == last["loss"] and summary["last_loss"] > 0, (summary, last)
+assert summary["parameters"] == rounds[-1]["params"] and summary["model"] == run + "/model", summary
+assert summary["start_parameters"] == sched["start_params"] == rounds[0]["params"], summary
+assert summary["target_parameters"] == sched["target_params"], summary
 PY
 pruned="$work/straight/model"
 "$kdprune" inspect --model "$pruned" > "$work/inspect.txt" || fail "inspect of the pruned model"

@@ -56,5 +56,39 @@ TEST(Configs, AnUnknownKeyIsRejected) {
   EXPECT_THROW(config::load<PromptConfig>(path, {}), kd::Error);
 }
 
+// Loading runs every section's validate(): a bad value fails at load, before any work, naming
+// the key and the allowed values.
+template <class T>
+std::string load_error(const std::string& config, const std::vector<std::string>& sets) {
+  try {
+    config::load<T>(test::source_path("configs/" + config), sets, "kdprune test");
+  } catch (const kd::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Configs, EverySectionValidatesOnLoad) {
+  const std::vector<std::pair<std::string, std::string>> cases = {  // error, expected message
+      {load_error<RelmaskConfig>("relmask-quickstart.yaml", {"masks.kind=magic"}),
+       "masks.kind must be deterministic or stochastic (got 'magic')"},
+      {load_error<RelmaskConfig>("relmask-quickstart.yaml", {"masks.threshold=1.5"}),
+       "masks.threshold must be in (0, 1)"},
+      {load_error<RelmaskConfig>("relmask-quickstart.yaml", {"probes.batch_size=0"}),
+       "probes.batch_size must be >= 1"},
+      {load_error<PromptConfig>("prompt-quickstart.yaml", {"resume=runs/x/checkpoints/step_1"}),
+       "resume must be auto or never for relmask and prompt"},
+      {load_error<PromptConfig>("prompt-quickstart.yaml", {"prompt.combine=max"}),
+       "prompt.combine must be mean_prob or vote (got 'max')"},
+      {load_error<PretrainConfig>("test-tiny.yaml", {"train.precision=fp16"}),
+       "train.precision fp16 is for GPUs"},
+      {load_error<DistillConfig>("test-distill.yaml", {"eval.data=[x]"}),
+       "'eval.data' was renamed; write 'data.heldout' instead"},
+  };
+  for (const auto& [error, expected] : cases)
+    EXPECT_NE(error.find(expected), std::string::npos) << "got: " << error;
+  EXPECT_EQ(load_error<RelmaskConfig>("relmask-quickstart.yaml", {}), "");
+}
+
 }  // namespace
 }  // namespace kd::methods

@@ -8,6 +8,20 @@
 #include "model/model_dir.h"
 
 namespace kd::methods {
+
+void validate_relation_resume(const std::string& resume) {
+  KD_CHECK_HINT(resume == "auto" || resume == "never",
+                "relations resume from their own checkpoints in run_dir/relations/<relation>/",
+                "resume must be auto or never for relmask and prompt (got '{}')", resume);
+}
+
+void ProbeSetSection::validate() const {
+  KD_CHECK_HINT(!dir.empty(), "set probes.dir to the output of `kdprune-prep probes`",
+                "probes.dir is empty");
+  KD_CHECK(batch_size >= 1, "probes.batch_size must be >= 1 (got {})", batch_size);
+  KD_CHECK(epochs >= 0, "probes.epochs must be >= 0 (got {})", epochs);
+  KD_CHECK(top_k >= 1, "probes.top_k must be >= 1 (got {})", top_k);
+}
 namespace fs = std::filesystem;
 
 std::vector<text::ProbeRecord> read_probe_split(const std::string& dir, const std::string& split,

@@ -11,6 +11,10 @@
 
 namespace kd::methods {
 
+// Relations train one after another in their own run directories, so `resume` can only be
+// auto or never (a checkpoint path would name one relation's).
+void validate_relation_resume(const std::string& resume);
+
 struct FrozenModelSection {
   std::string dir;  // model directory (frozen)
   template <class V>
@@ -35,6 +39,7 @@ struct ProbeSetSection {
       "per relation");
     v("top_k", top_k, "k of P@k");
   }
+  void validate() const;
 };
 
 // DIR/SPLIT/RELATION.jsonl; throws kd::Error naming the file when it is missing or unreadable.

@@ -35,6 +35,7 @@ struct PromptConfig : train::JobConfig {
     v("probes", probes);
     v("prompt", prompt);
   }
+  void validate() const;
 };
 
 // The command as a library call on `comm` (the world, or a group of it).

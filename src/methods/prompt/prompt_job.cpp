@@ -148,14 +148,20 @@ void print_report(const nlohmann::json& report, const PromptConfig& c) {
 
 }  // namespace
 
+void PromptConfig::validate() const {
+  train::JobConfig::validate();
+  validate_relation_resume(resume);
+  probes.validate();
+  ::kd::methods::prompt::validate(prompt);
+}
+
 int run_prompt(const PromptConfig& config, std::shared_ptr<dist::Communicator> world) {
+  config.validate();  // also when called as a library function with a config made in code
   require_model_dir("model.dir", config.model.dir, /*with_vocab=*/true);
   require_dir("probes.dir", config.probes.dir + "/train");
-  prompt::validate(config.prompt);
   JobContext ctx = setup_job(config, config::to_yaml(config), "prompt", std::move(world));
   auto& comm = *ctx.comm;
   const std::string& config_yaml = ctx.config_yaml;
-  KD_CHECK(config.probes.batch_size >= 1, "probes.batch_size must be >= 1");
   auto frozen = load_frozen_model(config.model.dir, config.train.precision, config.device);
   auto& m = frozen.model;
   const auto& tok = frozen.tokenizer;

@@ -47,6 +47,21 @@ class MaskTransform : public model::WeightTransform {
 
 }  // namespace
 
+void validate(const MaskOptions& o) {
+  KD_CHECK(o.kind == "deterministic" || o.kind == "stochastic",
+           "masks.kind must be deterministic or stochastic (got '{}')", o.kind);
+  KD_CHECK(o.prior == "constant" || o.prior == "normal",
+           "masks.prior must be constant or normal (got '{}')", o.prior);
+  KD_CHECK(o.init_std > 0, "masks.init_std must be > 0 (got {})", o.init_std);
+  KD_CHECK(o.temperature > 0, "masks.temperature must be > 0 (got {})", o.temperature);
+  KD_CHECK(o.threshold > 0 && o.threshold < 1, "masks.threshold must be in (0, 1) (got {})",
+           o.threshold);
+  KD_CHECK_HINT(o.first_layer >= 0 && (o.last_layer == -1 || o.last_layer >= o.first_layer),
+                "0 <= masks.first_layer <= masks.last_layer (-1 = the last layer)",
+                "masks.first_layer {} / masks.last_layer {} is not a layer range", o.first_layer,
+                o.last_layer);
+}
+
 RelationMasks::RelationMasks(model::BertForPreTraining& model, const MaskOptions& options,
                              uint64_t seed)
     : state_(std::make_shared<State>()) {
@@ -57,12 +72,7 @@ RelationMasks::RelationMasks(model::BertForPreTraining& model, const MaskOptions
   KD_CHECK_HINT(first >= 0 && first <= last && last < layers,
                 "choose 0 <= first_layer <= last_layer < the model's layers",
                 "mask layers {}..{} are not within the model's {} layers", first, last, layers);
-  KD_CHECK(options.kind == "deterministic" || options.kind == "stochastic",
-           "mask kind must be deterministic or stochastic (got '{}')", options.kind);
-  KD_CHECK(options.prior == "constant" || options.prior == "normal",
-           "mask prior must be constant or normal (got '{}')", options.prior);
-  KD_CHECK(options.temperature > 0, "mask temperature must be > 0");
-  KD_CHECK(options.threshold > 0 && options.threshold < 1, "mask threshold must be in (0, 1)");
+  validate(options);
   auto gen = at::detail::createCPUGenerator(seed);
   const auto linears = model->encoder_linears();
   for (int64_t l = first; l <= last; ++l)

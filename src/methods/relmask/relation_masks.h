@@ -32,6 +32,10 @@ struct MaskOptions {
   int64_t last_layer = -1;             // l_t (inclusive); -1 = the last layer
 };
 
+// Values only (kind, prior, temperature, threshold, layer range given as numbers); the layers
+// are checked against the model when the masks are made.
+void validate(const MaskOptions& options);
+
 class RelationMasks {
  public:
   // Mask generators for `model`'s encoder linears in [first_layer, last_layer], drawn from the

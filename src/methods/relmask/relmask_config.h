@@ -21,6 +21,7 @@ struct RelmaskProbeSection : ProbeSetSection {
     v("specialisation_facts", specialisation_facts,
       "test facts per (mask, relation) cell of the specialisation matrix; 0 = skip it");
   }
+  void validate() const;
 };
 
 struct MaskSection : relmask::MaskOptions {
@@ -50,6 +51,7 @@ struct RelmaskConfig : train::JobConfig {
     v("probes", probes);
     v("masks", masks);
   }
+  void validate() const;
 };
 
 // The command as a library call on `comm` (the world, or a group of it).

@@ -100,13 +100,26 @@ std::optional<nlohmann::json> train_relation(model::BertForPreTraining& m,
 
 }  // namespace
 
+void RelmaskProbeSection::validate() const {
+  ProbeSetSection::validate();
+  KD_CHECK(specialisation_facts >= 0, "probes.specialisation_facts must be >= 0 (got {})",
+           specialisation_facts);
+}
+
+void RelmaskConfig::validate() const {
+  train::JobConfig::validate();
+  validate_relation_resume(resume);
+  probes.validate();
+  relmask::validate(masks);
+}
+
 int run_relmask(const RelmaskConfig& config, std::shared_ptr<dist::Communicator> world) {
+  config.validate();  // also when called as a library function with a config made in code
   require_model_dir("model.dir", config.model.dir, /*with_vocab=*/true);
   require_dir("probes.dir", config.probes.dir + "/train");
   JobContext ctx = setup_job(config, config::to_yaml(config), "relmask", std::move(world));
   auto& comm = *ctx.comm;
   const std::string& config_yaml = ctx.config_yaml;
-  KD_CHECK(config.probes.batch_size >= 1, "probes.batch_size must be >= 1");
   auto frozen = load_frozen_model(config.model.dir, config.train.precision, config.device);
   auto& m = frozen.model;
   const auto& tok = frozen.tokenizer;

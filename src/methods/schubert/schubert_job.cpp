@@ -183,6 +183,7 @@ bool SchubertRun::run_phase(PretrainConfig phase, train::TrainingTask& task) {
   total_.tokens_per_s = tokens_ / std::max(total_.wall_s, 1e-9);
   total_.skipped_steps += r.skipped_steps;
   total_.losses.insert(total_.losses.end(), r.losses.begin(), r.losses.end());
+  total_.last_loss = r.last_loss;
   total_.last_checkpoint = r.last_checkpoint;
   total_.stopped_by_signal = r.stopped_by_signal;
   return !r.stopped_by_signal;
