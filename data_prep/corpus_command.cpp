@@ -175,6 +175,7 @@ Runner register_corpus(CLI::App& app) {
   return [o] { return run_corpus(*o); };
 }
 
-KD_COMMAND("kdprune-prep", "corpus", "write the embedded default corpus from WordNet and GCIDE", register_corpus);
+KD_COMMAND("kdprune-prep", "corpus", "write the embedded default corpus from WordNet and GCIDE",
+           register_corpus);
 
 }  // namespace kd::prep

@@ -398,6 +398,7 @@ Runner register_pretraining_data(CLI::App& app) {
   return [o] { return run_pretraining_data(*o); };
 }
 
-KD_COMMAND("kdprune-prep", "pretraining-data", "text documents -> NVIDIA-layout HDF5 pre-training shards", register_pretraining_data);
+KD_COMMAND("kdprune-prep", "pretraining-data",
+           "text documents -> NVIDIA-layout HDF5 pre-training shards", register_pretraining_data);
 
 }  // namespace kd::prep

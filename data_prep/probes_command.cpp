@@ -140,6 +140,7 @@ Runner register_probes(CLI::App& app) {
   return [o] { return run_probes(*o); };
 }
 
-KD_COMMAND("kdprune-prep", "probes", "LAMA-format JSONL probe sets from WordNet relations", register_probes);
+KD_COMMAND("kdprune-prep", "probes", "LAMA-format JSONL probe sets from WordNet relations",
+           register_probes);
 
 }  // namespace kd::prep

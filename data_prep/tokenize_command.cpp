@@ -91,6 +91,8 @@ Runner register_tokenize(CLI::App& app) {
   return [o] { return run_tokenize(*o); };
 }
 
-KD_COMMAND("kdprune-prep", "tokenize", "stdin lines -> space-separated WordPiece ids per line (no [CLS]/[SEP])", register_tokenize);
+KD_COMMAND("kdprune-prep", "tokenize",
+           "stdin lines -> space-separated WordPiece ids per line (no [CLS]/[SEP])",
+           register_tokenize);
 
 }  // namespace kd::prep

@@ -17,7 +17,8 @@ bool register_command(const std::string& program, std::string name, std::string 
                       AddCommand add) {
   auto& list = registry()[program];
   for (const auto& e : list)
-    if (e.name == name) throw std::logic_error(program + ": command '" + name + "' registered twice");
+    if (e.name == name)
+      throw std::logic_error(program + ": command '" + name + "' registered twice");
   list.push_back({std::move(name), std::move(help), std::move(add)});
   return true;
 }

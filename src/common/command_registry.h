@@ -36,6 +36,6 @@ int run_parsed(const std::vector<std::pair<CLI::App*, Runner>>& commands);
 #define KD_CLI_CONCAT_(a, b) a##b
 #define KD_CLI_CONCAT(a, b) KD_CLI_CONCAT_(a, b)
 // KD_COMMAND("kdprune", "fill-mask", "predict the [MASK] tokens of a text", add_fill_mask);
-#define KD_COMMAND(program, name, help, add)                      \
+#define KD_COMMAND(program, name, help, add)                          \
   static const bool KD_CLI_CONCAT(kd_command_registered_, __LINE__) = \
       ::kd::cli::register_command(program, name, help, add)

@@ -9,8 +9,7 @@
 namespace kd::methods {
 namespace fs = std::filesystem;
 
-void require_globs(const std::string& key, const std::vector<std::string>& globs,
-                   bool required) {
+void require_globs(const std::string& key, const std::vector<std::string>& globs, bool required) {
   if (globs.empty() && !required) return;
   KD_CHECK_HINT(!globs.empty(), "list HDF5 shard files or globs", "{} is empty", key);
   for (const auto& pattern : globs) {
@@ -27,7 +26,8 @@ void require_globs(const std::string& key, const std::vector<std::string>& globs
 void require_model_dir(const std::string& key, const std::string& dir, bool with_vocab) {
   KD_CHECK_HINT(!dir.empty(), "set it to a model directory (config.json, model.safetensors)",
                 "{} is empty", key);
-  KD_CHECK_HINT(fs::is_directory(dir), "set it to a model directory (config.json, model.safetensors)",
+  KD_CHECK_HINT(fs::is_directory(dir),
+                "set it to a model directory (config.json, model.safetensors)",
                 "{}: '{}' is not a directory", key, dir);
   std::vector<const char*> files = {"config.json", "model.safetensors"};
   if (with_vocab) files.push_back("vocab.txt");

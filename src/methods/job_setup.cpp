@@ -18,7 +18,6 @@ JobContext setup_job(const train::JobConfig& config, const std::string& config_y
   JobContext ctx;
   ctx.config_yaml = config_yaml;
   ctx.comm = std::move(comm);
-  config.validate();
   int threads = config.threads;
   if (threads == 0) {
     const char* env = std::getenv("OMP_NUM_THREADS");

@@ -17,7 +17,8 @@ struct JobContext {
   std::string config_yaml;  // effective config
 };
 
-// On `comm` (the world or a group of it, given by the caller): creates run_dir, sets intra-op
+// On `comm` (the world or a group of it, given by the caller), for a config the command has
+// validated (its own validate() covers every section): creates run_dir, sets intra-op
 // threads, installs stop-signal handlers and saves the effective config as run_dir/config.yaml.
 JobContext setup_job(const train::JobConfig& config, const std::string& config_yaml,
                      const std::string& job_name, std::shared_ptr<dist::Communicator> comm);

@@ -61,7 +61,8 @@ struct TrainConfig {
     v("nonfinite", nonfinite, "stop | skip");
     v("max_skipped", max_skipped, "with nonfinite: skip, stop after this many skipped steps");
     v("log_every", log_every, "steps between metrics.jsonl lines and progress");
-    v("checkpoint_every", checkpoint_every, "steps between checkpoints; 0 = at the end (and on a signal)");
+    v("checkpoint_every", checkpoint_every,
+      "steps between checkpoints; 0 = at the end (and on a signal)");
     v("keep_checkpoints", keep_checkpoints, "newest checkpoints kept");
     v("optimizer", optimizer);
     v("schedule", schedule);

@@ -100,10 +100,9 @@ Trainer::StepOutcome Trainer::step_mechanics(int64_t step, double lr, Optimizer&
   out.stop = agree[1] > 0;
   out.loss = agree[2] / comm_->size();
   if (out.nonfinite) {
-    KD_CHECK_HINT(tc.nonfinite == "skip",
-                  "lower train.optimizer.lr, use fp32, or set train.nonfinite: skip",
-                  "non-finite loss at step {} (this rank's loss: {}); stopping", step + 1,
-                  local_loss);
+    KD_CHECK_HINT(
+        tc.nonfinite == "skip", "lower train.optimizer.lr, use fp32, or set train.nonfinite: skip",
+        "non-finite loss at step {} (this rank's loss: {}); stopping", step + 1, local_loss);
     optimizer.zero_grad();
     return out;
   }
@@ -136,7 +135,7 @@ void Trainer::log_step(int64_t step, double lr, const StepOutcome& s, int64_t sk
   values.push_back(window_tokens);
   comm_->allreduce_values(values, dist::ReduceOp::Sum);
   const double tps = values.back() / std::max(window_s, 1e-9);
-  nlohmann::json line = {{"step", step + 1},        {"loss", s.loss},      {"lr", lr},
+  nlohmann::json line = {{"step", step + 1},         {"loss", s.loss},      {"lr", lr},
                          {"grad_norm", s.grad_norm}, {"tokens_per_s", tps}, {"skipped", skipped}};
   for (size_t i = 0; i < keys.size(); ++i) line[keys[i]] = values[i] / comm_->size();
   if (!comm_->is_root()) return;

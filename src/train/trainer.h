@@ -62,9 +62,9 @@ class Trainer {
   struct StepOutcome {
     double loss = 0;  // rank-averaged
     double grad_norm = 0;
-    bool nonfinite = false;  // on any rank: no update was made
-    bool stop = false;       // a stop was requested on some rank
-    int64_t tokens = 0;      // this rank's
+    bool nonfinite = false;                      // on any rank: no update was made
+    bool stop = false;                           // a stop was requested on some rank
+    int64_t tokens = 0;                          // this rank's
     std::map<std::string, torch::Tensor> parts;  // this rank's loss terms, on the device
   };
   StepOutcome step_mechanics(int64_t step, double lr, class Optimizer& optimizer,

@@ -69,7 +69,8 @@ std::string load_error(const std::string& config, const std::vector<std::string>
 }
 
 TEST(Configs, EverySectionValidatesOnLoad) {
-  const std::vector<std::pair<std::string, std::string>> cases = {  // error, expected message
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      // error, expected message
       {load_error<RelmaskConfig>("relmask-quickstart.yaml", {"masks.kind=magic"}),
        "masks.kind must be deterministic or stochastic (got 'magic')"},
       {load_error<RelmaskConfig>("relmask-quickstart.yaml", {"masks.threshold=1.5"}),

@@ -156,7 +156,8 @@ TEST(Distiller, DistillationTermsVanishWhenTheStudentIsTheTeacher) {
   auto r = kd.step(batch);
   EXPECT_NEAR(r.parts.at("kd").item<double>(), 0.0, 1e-5);
   EXPECT_NEAR(r.parts.at("hidden").item<double>(), 0.0, 1e-6);
-  EXPECT_LT(r.parts.at("attention").item<double>(), 1e-12);  // scores at init are ~1e-3: compare tightly
+  EXPECT_LT(r.parts.at("attention").item<double>(),
+            1e-12);  // scores at init are ~1e-3: compare tightly
 
   c.distill.method = "tutor_kd";
   c.distill.student_ratio = "probs";
@@ -165,7 +166,8 @@ TEST(Distiller, DistillationTermsVanishWhenTheStudentIsTheTeacher) {
   EXPECT_NEAR(t.parts.at("hidden").item<double>(), 0.0, 1e-6);
   EXPECT_LT(t.parts.at("attention").item<double>(), 1e-12);
   EXPECT_NEAR(t.parts.at("reward_student").item<double>(), 0.0, 1e-5);  // r_S == r_T everywhere
-  EXPECT_NEAR(t.parts.at("kl").item<double>(), 0.0, 1e-5);  // the tutor head starts as the teacher's head
+  EXPECT_NEAR(t.parts.at("kl").item<double>(), 0.0,
+              1e-5);  // the tutor head starts as the teacher's head
   EXPECT_GT(t.parts.at("replaced").item<double>(), 0.0);
 
   // A different student: the terms are not vacuous.

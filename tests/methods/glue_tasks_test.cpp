@@ -46,8 +46,8 @@ TEST(GlueTasks, EveryFormatReadsItsColumnsAndLabels) {
       {"CoLA", "train.tsv",
        "gj04\t1\t\tOur friends won't buy this analysis.\ngj04\t0\t*\tThey drank the pub.\n", 2,
        "Our friends won't buy this analysis.", "", 1},
-      {"SST-2", "train.tsv", "sentence\tlabel\nhide new secretions from the parental units \t0\n", 1,
-       "hide new secretions from the parental units ", "", 0},
+      {"SST-2", "train.tsv", "sentence\tlabel\nhide new secretions from the parental units \t0\n",
+       1, "hide new secretions from the parental units ", "", 0},
       {"MRPC", "train.tsv",
        "\xEF\xBB\xBFQuality\t#1 ID\t#2 ID\t#1 String\t#2 String\n"
        "1\t702876\t702977\tAmrozi accused his brother.\tReferring to him, Amrozi accused.\n",
@@ -98,13 +98,14 @@ TEST(GlueTasks, EveryFormatReadsItsColumnsAndLabels) {
 }
 
 TEST(GlueTasks, TestFilesHaveIdsAndNoLabels) {
-  const auto cola = read_glue_tsv(glue_task("CoLA"),
-                                  write("cola-test.tsv", "index\tsentence\n0\tBill whistled.\n"), false);
+  const auto cola = read_glue_tsv(
+      glue_task("CoLA"), write("cola-test.tsv", "index\tsentence\n0\tBill whistled.\n"), false);
   ASSERT_EQ(cola.examples.size(), 1u);
   EXPECT_EQ(cola.examples[0].id, "0");
   EXPECT_EQ(cola.examples[0].text_a, "Bill whistled.");
-  const auto qqp = read_glue_tsv(
-      glue_task("QQP"), write("qqp-test.tsv", "id\tquestion1\tquestion2\n7\tWhy?\tWhy not?\n"), false);
+  const auto qqp =
+      read_glue_tsv(glue_task("QQP"),
+                    write("qqp-test.tsv", "id\tquestion1\tquestion2\n7\tWhy?\tWhy not?\n"), false);
   EXPECT_EQ(qqp.examples[0].id, "7");
   EXPECT_EQ(qqp.examples[0].text_b, "Why not?");
 }
@@ -113,8 +114,9 @@ TEST(GlueTasks, BadInputNamesFileAndLine) {
   const auto rte = glue_task("RTE");
   const std::string header = "index\tsentence1\tsentence2\tlabel\n";
   auto unknown = write("rte-unknown.tsv", header + "0\tA.\tB.\tentailment\n1\tC.\tD.\tmaybe\n");
-  EXPECT_NE(error_of(rte, unknown).find(unknown + ":3: unknown RTE label 'maybe' (labels: "
-                                                  "entailment, not_entailment)"),
+  EXPECT_NE(error_of(rte, unknown)
+                .find(unknown + ":3: unknown RTE label 'maybe' (labels: "
+                                "entailment, not_entailment)"),
             std::string::npos);
   auto no_pair = write("rte-nopair.tsv", header + "0\tA.\t\tentailment\n");
   EXPECT_NE(error_of(rte, no_pair).find(no_pair + ":2: RTE needs a text pair"), std::string::npos);
@@ -133,7 +135,8 @@ TEST(GlueTasks, BadInputNamesFileAndLine) {
                      "sentence2\tscore\n0\tg\tf\ty\to\ts\ts\tA.\tB.\t4.2x\n");
   EXPECT_NE(error_of(glue_task("STS-B"), score).find(score + ":2: score '4.2x' is not a number"),
             std::string::npos);
-  EXPECT_NE(error_of(rte, "/nonexistent/rte.tsv").find("cannot read the RTE file"), std::string::npos);
+  EXPECT_NE(error_of(rte, "/nonexistent/rte.tsv").find("cannot read the RTE file"),
+            std::string::npos);
 }
 
 }  // namespace
@@ -145,12 +148,15 @@ namespace {
 TEST(GenericTasks, TsvAndJsonlWithTheirErrors) {
   TaskSpec spec{"supersense", {"noun.animal", "noun.plant"}, false, "accuracy", {}};
   auto tsv = read_generic_task(
-      spec, write("generic.tsv", "text\tlabel\na small dog\tnoun.animal\nan oak\tnoun.plant\n"), true);
+      spec, write("generic.tsv", "text\tlabel\na small dog\tnoun.animal\nan oak\tnoun.plant\n"),
+      true);
   ASSERT_EQ(tsv.examples.size(), 2u);
   EXPECT_EQ(tsv.examples[1].text_a, "an oak");
   EXPECT_EQ(tsv.examples[1].label, 1);
   auto jsonl = read_generic_task(
-      spec, write("generic.jsonl", "{\"text\": \"a cat\", \"label\": \"noun.animal\", \"id\": 9}\n"), true);
+      spec,
+      write("generic.jsonl", "{\"text\": \"a cat\", \"label\": \"noun.animal\", \"id\": 9}\n"),
+      true);
   EXPECT_EQ(jsonl.examples[0].id, "9");
   EXPECT_EQ(jsonl.examples[0].label, 0);
   TaskSpec pair{"defines", {"no", "yes"}, true, "f1", {}};
@@ -159,7 +165,8 @@ TEST(GenericTasks, TsvAndJsonlWithTheirErrors) {
     read_generic_task(pair, path, true);
     FAIL() << "a missing text pair was accepted";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(path + ":1: defines needs a text pair"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find(path + ":1: defines needs a text pair"),
+              std::string::npos);
   }
   auto bad = write("bad.tsv", "text\tlabel\na small dog\tnoun.mineral\n");
   try {
@@ -170,8 +177,8 @@ TEST(GenericTasks, TsvAndJsonlWithTheirErrors) {
               std::string::npos);
   }
   TaskSpec regression{"similarity", {}, true, "pearson", {}};
-  auto scores = read_generic_task(
-      regression, write("reg.tsv", "text\ttext_pair\tlabel\nA.\tB.\t0.25\n"), true);
+  auto scores = read_generic_task(regression,
+                                  write("reg.tsv", "text\ttext_pair\tlabel\nA.\tB.\t0.25\n"), true);
   EXPECT_DOUBLE_EQ(scores.examples[0].label, 0.25);
 }
 

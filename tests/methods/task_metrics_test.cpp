@@ -53,9 +53,9 @@ TEST(TaskMetrics, ByNameAndClearErrors) {
   EXPECT_NEAR(task_metric("spearman", {1, 2, 3, 4, 5}, {5, 6, 7, 8, 7}, 0), 0.8207826816681233,
               1e-12);
   EXPECT_THROW(task_metric("auc", {1}, {1}, 2), Error);
-  EXPECT_THROW(accuracy({1, 0}, {1}), Error);           // lengths differ
-  EXPECT_THROW(accuracy({}, {}), Error);                // nothing to score
-  EXPECT_THROW(macro_f1({0, 3}, {0, 1}, 3), Error);     // class id out of range
+  EXPECT_THROW(accuracy({1, 0}, {1}), Error);        // lengths differ
+  EXPECT_THROW(accuracy({}, {}), Error);             // nothing to score
+  EXPECT_THROW(macro_f1({0, 3}, {0, 1}, 3), Error);  // class id out of range
 }
 
 }  // namespace

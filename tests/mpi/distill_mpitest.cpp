@@ -29,8 +29,7 @@ data::PretrainBatch rows(const data::PretrainBatch& b, int64_t begin, int64_t co
 }
 
 std::vector<torch::Tensor> train(std::shared_ptr<dist::Communicator> comm,
-                                 const std::string& method, const std::string& ratio,
-                                 int steps = 3,
+                                 const std::string& method, const std::string& ratio, int steps = 3,
                                  std::vector<torch::Tensor>* first_grads = nullptr) {
   torch::manual_seed(5);  // heads use torch's default init: same on every rank and reference
   model::BertForPreTraining teacher(test::tiny_bert(16, 2));
@@ -60,7 +59,8 @@ std::vector<torch::Tensor> train(std::shared_ptr<dist::Communicator> comm,
     reducer.finish();
     if (first_grads && s == 0)
       for (auto& t : tensors)
-        first_grads->push_back(t.grad().defined() ? t.grad().detach().clone() : torch::zeros_like(t));
+        first_grads->push_back(t.grad().defined() ? t.grad().detach().clone()
+                                                  : torch::zeros_like(t));
     train::clip_grad_norm(params, 1.0);
     opt.step(oc.lr);
     opt.zero_grad();

@@ -30,6 +30,7 @@ void DistillConfig::validate() const {
 }
 
 int run_distill(const DistillConfig& config, std::shared_ptr<dist::Communicator> comm) {
+  config.validate();  // also when called as a library function with a config made in code
   // Everything the run reads, before its first step (data.heldout is read only at the end).
   require_model_dir("teacher.dir", config.teacher.dir);
   if (!config.student.dir.empty()) require_model_dir("student.dir", config.student.dir);

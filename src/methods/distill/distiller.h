@@ -30,7 +30,7 @@ struct PhaseTimes {
 };
 
 struct DistillStep {
-  torch::Tensor loss;                   // student + tutor loss, for backward
+  torch::Tensor loss;  // student + tutor loss, for backward
   // Every term, same keys every step for a config: scalar tensors on the device (read by the
   // Trainer once per logged step).
   std::map<std::string, torch::Tensor> parts;

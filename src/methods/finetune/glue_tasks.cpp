@@ -91,11 +91,12 @@ TaskSpec glue_task(const std::string& name) {
   if (n == "sts-b" || n == "stsb") return {"STS-B", {}, true, "pearson", {"spearman"}};
   if (n == "qqp") return {"QQP", binary, true, "f1", {"accuracy"}};
   if (n == "mnli" || n == "mnli-m")
-    return {"MNLI", {"contradiction", "entailment", "neutral"}, true, "accuracy", {},
+    return {"MNLI",           {"contradiction", "entailment", "neutral"}, true, "accuracy", {},
             "dev_matched.tsv"};
   if (n == "mnli-mm")
-    return {"MNLI", {"contradiction", "entailment", "neutral"}, true, "accuracy", {},
-            "dev_mismatched.tsv"};
+    return {"MNLI", {"contradiction", "entailment", "neutral"},
+            true,   "accuracy",
+            {},     "dev_mismatched.tsv"};
   if (n == "qnli") return {"QNLI", nli, true, "accuracy", {}};
   if (n == "rte") return {"RTE", nli, true, "accuracy", {}};
   if (n == "wnli") return {"WNLI", binary, true, "accuracy", {}};
@@ -105,7 +106,8 @@ TaskSpec glue_task(const std::string& name) {
 
 TaskSplit read_glue_tsv(const TaskSpec& spec, const std::string& path, bool labelled) {
   std::ifstream in(path);
-  KD_CHECK_HINT(in.good(), "GLUE's files: <task>/train.tsv, dev.tsv (MNLI: dev_matched.tsv), test.tsv",
+  KD_CHECK_HINT(in.good(),
+                "GLUE's files: <task>/train.tsv, dev.tsv (MNLI: dev_matched.tsv), test.tsv",
                 "{}: cannot read the {} file", path, spec.name);
   const Columns& cols = columns().at(spec.name);
   const bool headerless = spec.name == "CoLA" && labelled;  // source, label, mark, sentence
@@ -124,7 +126,8 @@ TaskSplit read_glue_tsv(const TaskSpec& spec, const std::string& path, bool labe
       if (!name) return -1;
       for (size_t i = 0; i < header.size(); ++i)
         if (header[i] == name) return static_cast<int>(i);
-      KD_CHECK_HINT(!required, "use GLUE's files as distributed (their first line names the columns)",
+      KD_CHECK_HINT(!required,
+                    "use GLUE's files as distributed (their first line names the columns)",
                     "{}:1: no column '{}' in the {} header", path, name, spec.name);
       return -1;
     };
@@ -140,15 +143,15 @@ TaskSplit read_glue_tsv(const TaskSpec& spec, const std::string& path, bool labe
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
     const auto f = split_tabs(line);
-    const bool missing =
-        f.size() < width || f[static_cast<size_t>(a)].empty() || (b >= 0 && f[static_cast<size_t>(b)].empty());
+    const bool missing = f.size() < width || f[static_cast<size_t>(a)].empty() ||
+                         (b >= 0 && f[static_cast<size_t>(b)].empty());
     if (missing && spec.name == "QQP") {
       ++split.skipped;  // GLUE's QQP has a few such rows; the reference processors skip them
       continue;
     }
     KD_CHECK_HINT(f.size() >= width, "GLUE's files are tab-separated with no quoting",
-                  "{}:{}: {} column(s), the {} format needs {}", path, line_no, f.size(),
-                  spec.name, width);
+                  "{}:{}: {} column(s), the {} format needs {}", path, line_no, f.size(), spec.name,
+                  width);
     TaskExample ex;
     ex.line = line_no;
     ex.id = id >= 0 ? f[static_cast<size_t>(id)] : std::to_string(line_no);
@@ -178,8 +181,7 @@ TaskSplit read_generic_task(const TaskSpec& spec, const std::string& path, bool 
     if (jsonl) {
       auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
       KD_CHECK(j.is_object(), "{}:{}: not a JSON object", path, line_no);
-      for (const auto& [k, v] : j.items())
-        row[k] = v.is_string() ? v.get<std::string>() : v.dump();
+      for (const auto& [k, v] : j.items()) row[k] = v.is_string() ? v.get<std::string>() : v.dump();
     } else if (header.empty()) {
       header = split_tabs(line);
       KD_CHECK_HINT(std::find(header.begin(), header.end(), "text") != header.end(),

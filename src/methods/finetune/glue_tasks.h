@@ -12,11 +12,11 @@
 namespace kd::methods::finetune {
 
 struct TaskSpec {
-  std::string name;                 // CoLA, SST-2, MRPC, STS-B, QQP, MNLI, QNLI, RTE, WNLI
-  std::vector<std::string> labels;  // class names in id order; empty = regression (STS-B)
-  bool pair = false;                // sentence pairs
-  std::string metric;               // the official metric: mcc | accuracy | f1 | pearson
-  std::vector<std::string> also;    // reported beside it (MRPC/QQP accuracy, STS-B spearman)
+  std::string name;                  // CoLA, SST-2, MRPC, STS-B, QQP, MNLI, QNLI, RTE, WNLI
+  std::vector<std::string> labels;   // class names in id order; empty = regression (STS-B)
+  bool pair = false;                 // sentence pairs
+  std::string metric;                // the official metric: mcc | accuracy | f1 | pearson
+  std::vector<std::string> also;     // reported beside it (MRPC/QQP accuracy, STS-B spearman)
   std::string dev_file = "dev.tsv";  // MNLI: dev_matched.tsv (dev_mismatched.tsv: MNLI-mm)
   bool regression() const { return labels.empty(); }
 };

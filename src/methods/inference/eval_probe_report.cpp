@@ -219,7 +219,8 @@ cli::Runner add_eval_probe(CLI::App& sub) {
       ->required()
       ->take_all();
   sub.add_option("--top-k", a->top_k, "k of P@k")->capture_default_str();
-  sub.add_option("--batch-size", a->batch_size, "sentences per forward pass")->capture_default_str();
+  sub.add_option("--batch-size", a->batch_size, "sentences per forward pass")
+      ->capture_default_str();
   sub.add_option("--max-per-relation", a->max_per_relation, "facts per relation; 0 = all")
       ->capture_default_str();
   sub.add_option("--precision", a->precision, "fp32 | bf16")->capture_default_str();

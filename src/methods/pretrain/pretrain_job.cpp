@@ -9,6 +9,7 @@
 namespace kd::methods {
 
 int run_pretrain(const PretrainConfig& config, std::shared_ptr<dist::Communicator> comm) {
+  config.validate();  // also when called as a library function with a config made in code
   if (!config.model.dir.empty()) require_model_dir("model.dir", config.model.dir);
   require_file("model.vocab", config.model.vocab);
   require_globs("data.train", config.data.train);

@@ -110,7 +110,8 @@ train::MicroStepResult PretrainTask::micro_step() {
   r.loss = l.total;
   r.parts["mlm_loss"] = l.mlm;
   r.parts["nsp_loss"] = l.nsp.defined() ? l.nsp : torch::zeros_like(l.mlm);
-  r.parts["mlm_acc"] = l.correct.to(torch::kDouble) / static_cast<double>(std::max<int64_t>(1, l.masked));
+  r.parts["mlm_acc"] =
+      l.correct.to(torch::kDouble) / static_cast<double>(std::max<int64_t>(1, l.masked));
   r.tokens = batch->input_ids.numel();
   return r;
 }

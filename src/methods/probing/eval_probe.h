@@ -55,6 +55,4 @@ std::map<std::string, ProbeScore> score_probes(model::BertForPreTraining& model,
                                                const std::vector<std::string>& groups, int top_k,
                                                int64_t batch_size, dist::Communicator& comm);
 
-
-
 }  // namespace kd::methods

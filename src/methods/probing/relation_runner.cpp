@@ -68,13 +68,15 @@ RelationsOutcome run_relations(const std::vector<std::string>& relations,
   std::sort(out.report.begin(), out.report.end(),
             [](const auto& a, const auto& b) { return a["relation"] < b["relation"]; });
   out.stopped = comm.allreduce_scalar(stopped ? 1.0 : 0.0, dist::ReduceOp::Max) > 0;
+  if (out.stopped)
+    log_info(log_tag, "stopped by a signal: {} relation(s) finished and kept; re-run to resume",
+             out.report.size());
   return out;
 }
 
 train::TrainResult train_relation_steps(const train::JobConfig& command,
-                                        const std::string& config_yaml,
-                                        const std::string& relation, int64_t steps,
-                                        uint64_t seed, const RelationContext& ctx,
+                                        const std::string& config_yaml, const std::string& relation,
+                                        int64_t steps, uint64_t seed, const RelationContext& ctx,
                                         train::TrainingTask& task) {
   train::JobConfig job = command;
   job.run_dir = (fs::path(command.run_dir) / "relations" / relation).string();

@@ -19,8 +19,8 @@
 namespace kd::methods::probing {
 
 struct RelationContext {
-  size_t index = 0;                            // into the relations list
-  std::shared_ptr<dist::Communicator> group;   // this rank's group
+  size_t index = 0;                           // into the relations list
+  std::shared_ptr<dist::Communicator> group;  // this rank's group
   int64_t steps_before = 0;  // steps of the relations this group trained before this one
 };
 
@@ -46,9 +46,8 @@ RelationsOutcome run_relations(const std::vector<std::string>& relations,
 // the relation afresh, anything else continues its checkpoint; debug.stop_after_step counts the
 // group's steps over all its relations.
 train::TrainResult train_relation_steps(const train::JobConfig& command,
-                                        const std::string& config_yaml,
-                                        const std::string& relation, int64_t steps,
-                                        uint64_t seed, const RelationContext& ctx,
+                                        const std::string& config_yaml, const std::string& relation,
+                                        int64_t steps, uint64_t seed, const RelationContext& ctx,
                                         train::TrainingTask& task);
 
 }  // namespace kd::methods::probing

@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "dist/communicator.h"
 #include "methods/probing/probe_sets.h"
 #include "methods/prompt/soft_prompts.h"
-#include "dist/communicator.h"
 #include "train/train_config.h"
 
 namespace kd::methods {

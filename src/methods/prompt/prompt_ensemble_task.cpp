@@ -33,9 +33,9 @@ train::MicroStepResult PromptEnsembleTask::micro_step() {
 // the norm of the whole gradient before clipping (for metrics).
 double PromptEnsembleTask::clip_gradients(const train::NamedTensors&, double max_norm) {
   auto grad = prompts_.mutable_grad();
-  const double total = grad.norm().item<double>();
-  if (max_norm <= 0) return total;
   auto norms = grad.view({grad.size(0), -1}).norm(2, 1);
+  const double total = norms.norm().item<double>();
+  if (max_norm <= 0) return total;
   auto scale = (max_norm / (norms + 1e-6)).clamp_max(1.0);
   grad.mul_(scale.view({-1, 1, 1}));
   return total;
@@ -52,8 +52,8 @@ void PromptEnsembleTask::load_model(const std::string& dir) {
   auto saved = model::load_safetensors(path);
   auto it = saved.find("prompts");
   KD_CHECK(it != saved.end() && it->second.sizes() == prompts_.sizes(),
-           "{}: no prompts of shape {} (a checkpoint of another prompt length or ensemble?)",
-           path, c10::str(prompts_.sizes()));
+           "{}: no prompts of shape {} (a checkpoint of another prompt length or ensemble?)", path,
+           c10::str(prompts_.sizes()));
   torch::NoGradGuard no_grad;
   prompts_.copy_(it->second);
 }

@@ -15,13 +15,13 @@
 #include "common/file_io.h"
 #include "common/log.h"
 #include "common/signals.h"
-#include "methods/probing/eval_probe.h"
 #include "methods/input_checks.h"
 #include "methods/job_setup.h"
-#include "methods/training_command.h"
-#include "methods/prompt/prompt_config.h"
+#include "methods/probing/eval_probe.h"
 #include "methods/probing/relation_runner.h"
+#include "methods/prompt/prompt_config.h"
 #include "methods/prompt/prompt_ensemble_task.h"
+#include "methods/training_command.h"
 #include "model/model_dir.h"
 #include "text/pretraining_instances.h"
 #include "train/optimizer.h"
@@ -179,11 +179,7 @@ int run_prompt(const PromptConfig& config, std::shared_ptr<dist::Communicator> w
         return train_relation(m, tok, config, config_yaml, name, rc,
                               (out / "prompts" / (name + ".safetensors")).string());
       });
-  if (outcome.stopped) {
-    log_info("prompt", "stopped by a signal: {} relation(s) finished and kept; re-run to resume",
-             outcome.report.size());
-    return kExitCheckpointedOnSignal;
-  }
+  if (outcome.stopped) return kExitCheckpointedOnSignal;
   const auto& report = outcome.report;
   if (comm.is_root()) {
     write_file_atomic((out / "prompt_report.json").string(), report.dump(1) + "\n");

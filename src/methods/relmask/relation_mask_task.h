@@ -16,8 +16,8 @@ class RelationMaskTask : public train::TrainingTask {
  public:
   // `masks` must be attached to `model` and stay alive while the task trains.
   RelationMaskTask(model::BertForPreTraining model, RelationMasks& masks,
-                   std::vector<ProbeItem> items, uint64_t order_seed, int64_t batch_size,
-                   int rank, int world);
+                   std::vector<ProbeItem> items, uint64_t order_seed, int64_t batch_size, int rank,
+                   int world);
   train::NamedTensors trainable_parameters() override { return masks_.named_logits(); }
   train::MicroStepResult micro_step() override;
   nlohmann::json rank_state() const override { return facts_.state(); }

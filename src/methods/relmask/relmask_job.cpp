@@ -14,14 +14,14 @@
 #include "common/file_io.h"
 #include "common/log.h"
 #include "common/signals.h"
-#include "methods/probing/eval_probe.h"
 #include "methods/input_checks.h"
 #include "methods/job_setup.h"
-#include "methods/training_command.h"
+#include "methods/probing/eval_probe.h"
 #include "methods/probing/relation_runner.h"
 #include "methods/relmask/relation_mask_task.h"
 #include "methods/relmask/relmask_config.h"
 #include "methods/relmask/specialisation.h"
+#include "methods/training_command.h"
 #include "model/model_dir.h"
 #include "text/lama_reader.h"
 #include "text/pretraining_instances.h"
@@ -138,11 +138,7 @@ int run_relmask(const RelmaskConfig& config, std::shared_ptr<dist::Communicator>
         return train_relation(m, tok, config, config_yaml, name, rc,
                               (out / "masks" / (name + ".safetensors")).string());
       });
-  if (outcome.stopped) {
-    log_info("relmask", "stopped by a signal: {} relation(s) finished and kept; re-run to resume",
-             outcome.report.size());
-    return kExitCheckpointedOnSignal;
-  }
+  if (outcome.stopped) return kExitCheckpointedOnSignal;
   const auto& report = outcome.report;
   comm.barrier();  // every mask file is written
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "methods/pretrain/pretrain_config.h"
 #include "dist/communicator.h"
+#include "methods/pretrain/pretrain_config.h"
 #include "train/train_config.h"
 
 namespace kd::methods {

@@ -21,11 +21,11 @@
 #include "methods/inference/eval_mlm.h"
 #include "methods/input_checks.h"
 #include "methods/job_setup.h"
-#include "methods/training_command.h"
 #include "methods/pretrain/pretrain_task.h"
 #include "methods/schubert/prune_consensus.h"
 #include "methods/schubert/regularise_task.h"
 #include "methods/schubert/schubert_config.h"
+#include "methods/training_command.h"
 #include "model/model_dir.h"
 #include "model/safetensors.h"
 #include "train/checkpoint.h"
@@ -137,7 +137,7 @@ PretrainConfig SchubertRun::phase_config(const fs::path& run_dir, const std::str
 void SchubertRun::check_schedule() {
   const fs::path path = fs::path(c_.run_dir) / "schedule.json";
   nlohmann::json mine = {
-      {"init_from", c_.model.dir}, {"variant", c_.schubert.variant},
+      {"init_from", c_.model.dir},       {"variant", c_.schubert.variant},
       {"start_params", start_params_},   {"target_params", target_},
       {"rounds", c_.schubert.rounds},    {"regularise_steps", c_.schubert.regularise.steps},
       {"finetune_steps", c_.train.steps}};
@@ -347,13 +347,12 @@ int SchubertRun::run() {
     comm_.barrier();
   }
   const int64_t final_params = model::load_config(current).num_parameters();
-  write_summary(
-      ctx_, c_, "schubert", total_,
-      {{"variant", c_.schubert.variant},
-       {"start_parameters", start_params_},
-       {"parameters", final_params},
-       {"target_parameters", target_},
-       {"model", (fs::path(c_.run_dir) / "model").string()}});
+  write_summary(ctx_, c_, "schubert", total_,
+                {{"variant", c_.schubert.variant},
+                 {"start_parameters", start_params_},
+                 {"parameters", final_params},
+                 {"target_parameters", target_},
+                 {"model", (fs::path(c_.run_dir) / "model").string()}});
   return stopped ? kExitCheckpointedOnSignal : 0;
 }
 
@@ -382,6 +381,7 @@ void SchubertRun::print_report(const std::string& final_model) {
 }  // namespace
 
 int run_schubert(const SchubertConfig& config, std::shared_ptr<dist::Communicator> comm) {
+  config.validate();  // also when called as a library function with a config made in code
   require_model_dir("model.dir", config.model.dir);
   require_file("model.vocab", config.model.vocab);
   require_globs("data.train", config.data.train);
