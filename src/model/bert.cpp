@@ -167,10 +167,12 @@ torch::Tensor BertForPreTrainingImpl::mlm_head(const torch::Tensor& hidden) {
       .to(torch::kFloat);  // [.., V]
 }
 
+torch::Tensor BertForPreTrainingImpl::pooled_output(const torch::Tensor& seq) {
+  return torch::tanh(pooler(seq.select(1, 0)).to(torch::kFloat));  // [B, H]
+}
+
 torch::Tensor BertForPreTrainingImpl::nsp_head(const torch::Tensor& seq) {
-  auto cls = seq.select(1, 0);                               // [B, H]
-  auto pooled = torch::tanh(pooler(cls).to(torch::kFloat));  // [B, H]
-  return nsp(pooled).to(torch::kFloat);                      // [B, 2]
+  return nsp(pooled_output(seq)).to(torch::kFloat);  // [B, 2]
 }
 
 void BertForPreTrainingImpl::keep_hidden(const torch::Tensor& index) {

@@ -76,6 +76,9 @@ class BertForPreTrainingImpl : public torch::nn::Module {
   // MLM head on hidden states [N.., H] -> logits [N.., V] fp32 (used by forward; public for
   // Tutor-KD-style heads on other hidden states).
   torch::Tensor mlm_head(const torch::Tensor& hidden);
+  // BERT's pooled output: tanh(pooler(sequence_output[:, 0])) -> [B, H] fp32 (the input of the
+  // NSP head and of sequence classification heads).
+  torch::Tensor pooled_output(const torch::Tensor& sequence_output);
   // Pooler + NSP head on sequence output [B, T, H] -> [B, 2] fp32.
   torch::Tensor nsp_head(const torch::Tensor& sequence_output);
 

@@ -99,8 +99,8 @@ BertConfig load_config(const std::string& dir) {
   return BertConfig::from_json(j, path.string());
 }
 
-void save_model_dir(const std::string& dir, BertForPreTraining& model,
-                    const std::string& vocab_source) {
+void write_dir_atomically(const std::string& dir,
+                          const std::function<void(const std::string& tmp)>& fill) {
   fs::path target = fs::absolute(fs::path(dir)).lexically_normal();
   if (target.filename().empty()) target = target.parent_path();  // "out/model/" -> "out/model"
   const fs::path parent = target.parent_path();
@@ -108,28 +108,7 @@ void save_model_dir(const std::string& dir, BertForPreTraining& model,
   const fs::path tmp = parent / (target.filename().string() + ".tmp." + std::to_string(::getpid()));
   fs::remove_all(tmp);
   fs::create_directories(tmp);
-
-  const BertConfig& cfg = model->config();
-  write_file_atomic((tmp / "config.json").string(), cfg.to_json().dump(2) + "\n");
-
-  std::vector<std::pair<std::string, torch::Tensor>> tensors;
-  for (const auto& p : model->named_parameters())
-    tensors.emplace_back(p.key(), p.value().detach().to(torch::kFloat));
-  save_safetensors((tmp / "model.safetensors").string(), tensors,
-                   {{"format", "pt"}});  // HF expects format=pt
-
-  if (!vocab_source.empty()) {
-    KD_CHECK_HINT(fs::exists(vocab_source), "pass the vocab.txt the model was trained with",
-                  "save_model_dir: vocabulary {} not found", vocab_source);
-    fs::copy_file(vocab_source, tmp / "vocab.txt", fs::copy_options::overwrite_existing);
-    fsync_path((tmp / "vocab.txt").string());
-    std::ifstream v(vocab_source);
-    int64_t lines = 0;
-    for (std::string line; std::getline(v, line);) ++lines;
-    if (lines != cfg.vocab_size)
-      log_warn("model", "{}: vocab.txt has {} entries but vocab_size is {}", dir, lines,
-               cfg.vocab_size);
-  }
+  fill(tmp.string());
   fsync_path(tmp.string());
 
   // Swap into place: rename is atomic for a fresh target; an existing one is moved aside first.
@@ -139,6 +118,33 @@ void save_model_dir(const std::string& dir, BertForPreTraining& model,
   fs::rename(tmp, target);
   if (existed) fs::remove_all(old);
   fsync_path(parent.string());
+}
+
+void copy_vocab(const std::string& vocab_source, const std::string& dir, int64_t vocab_size) {
+  if (vocab_source.empty()) return;
+  KD_CHECK_HINT(fs::exists(vocab_source), "pass the vocab.txt the model was trained with",
+                "{}: vocabulary {} not found", dir, vocab_source);
+  const fs::path to = fs::path(dir) / "vocab.txt";
+  fs::copy_file(vocab_source, to, fs::copy_options::overwrite_existing);
+  fsync_path(to.string());
+  std::ifstream v(vocab_source);
+  int64_t lines = 0;
+  for (std::string line; std::getline(v, line);) ++lines;
+  if (lines != vocab_size)
+    log_warn("model", "{}: vocab.txt has {} entries but vocab_size is {}", dir, lines, vocab_size);
+}
+
+void save_model_dir(const std::string& dir, BertForPreTraining& model,
+                    const std::string& vocab_source) {
+  write_dir_atomically(dir, [&](const std::string& tmp) {
+    const BertConfig& cfg = model->config();
+    write_file_atomic(tmp + "/config.json", cfg.to_json().dump(2) + "\n");
+    std::vector<std::pair<std::string, torch::Tensor>> tensors;
+    for (const auto& p : model->named_parameters())
+      tensors.emplace_back(p.key(), p.value().detach().to(torch::kFloat));
+    save_safetensors(tmp + "/model.safetensors", tensors, {{"format", "pt"}});  // HF: format=pt
+    copy_vocab(vocab_source, tmp, cfg.vocab_size);
+  });
 }
 
 BertForPreTraining load_model_dir(const std::string& dir) {

@@ -4,6 +4,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <string>
 
 #include "model/bert.h"
@@ -14,6 +15,14 @@ namespace kd::model {
 // into place (an existing DIR is replaced). vocab_source: the vocab.txt to copy ("" = none).
 void save_model_dir(const std::string& dir, BertForPreTraining& model,
                     const std::string& vocab_source);
+
+// Fills a sibling temporary directory through `fill(tmp)`, fsyncs it and renames it to DIR
+// (an existing DIR is replaced): a reader sees the old directory or the new one, never a mix.
+void write_dir_atomically(const std::string& dir,
+                          const std::function<void(const std::string& tmp)>& fill);
+// Copies vocab_source to DIR/vocab.txt ("" = nothing), warning when its line count is not
+// vocab_size.
+void copy_vocab(const std::string& vocab_source, const std::string& dir, int64_t vocab_size);
 
 // Reads config.json + model.safetensors. Accepts F32/F16/BF16/F64 weights (converted to fp32),
 // old LayerNorm names gamma/beta, names without the `bert.` prefix, and checkpoints of other

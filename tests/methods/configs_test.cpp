@@ -1,13 +1,14 @@
 // Every YAML file shipped in configs/ loads into its command's config (no unknown key, no wrong
 // type) and passes the same validation the command runs, so a user never starts from a broken
-// example. The command follows the file name: relmask-*, prompt-*, schubert-*, distill-* and
-// test-distill; anything else is pretrain.
+// example. The command follows the file name: relmask-*, prompt-*, schubert-*, finetune-*,
+// distill-* and test-distill; anything else is pretrain.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 #include "common/config_io.h"
 #include "methods/distill/distill_config.h"
+#include "methods/finetune/finetune_config.h"
 #include "methods/pretrain/pretrain_config.h"
 #include "methods/prompt/prompt_config.h"
 #include "methods/relmask/relmask_config.h"
@@ -35,6 +36,8 @@ TEST(Configs, EveryShippedConfigLoadsAndValidates) {
     } else if (name.rfind("prompt-", 0) == 0) {
       EXPECT_NO_THROW(load_and_validate<PromptConfig>(path));
       EXPECT_NO_THROW(prompt::validate(config::load<PromptConfig>(path, {}).prompt));
+    } else if (name.rfind("finetune-", 0) == 0) {
+      EXPECT_NO_THROW(load_and_validate<FinetuneConfig>(path));
     } else if (name.rfind("schubert-", 0) == 0) {
       EXPECT_NO_THROW(load_and_validate<SchubertConfig>(path));
     } else if (name.rfind("distill-", 0) == 0 || name == "test-distill.yaml") {
@@ -44,7 +47,7 @@ TEST(Configs, EveryShippedConfigLoadsAndValidates) {
     }
     ++checked;
   }
-  EXPECT_GE(checked, 16);
+  EXPECT_GE(checked, 18);
 }
 
 TEST(Configs, AnUnknownKeyIsRejected) {

@@ -14,6 +14,10 @@ C++ one).
       reads a model directory written by kdprune with the Hugging Face layout rules (exact
       state-dict key set, HF config keys, format=pt metadata), runs the fixed inputs and writes
       the outputs to FILE (safetensors).
+  reference_bert.py classify --model DIR --out FILE
+      reads a BertForSequenceClassification directory written by kdprune (HF config fields and
+      exact key set), runs the fixed inputs through the pooled-output classifier and HF's loss
+      on fixed labels, and writes logits, loss and two gradients to FILE.
 """
 import argparse
 import json
@@ -288,6 +292,64 @@ def check(model_dir, out_path):
     st_write(out_path, tensors)
 
 
+def classify(model_dir, out_path):
+    """HF BertForSequenceClassification: layout check (config fields, exact tensor set), then
+    logits = classifier(tanh(pooler(h[:, 0]))) in float64 with HF's loss (cross-entropy, or MSE
+    for problem_type regression) on fixed labels, and the loss's gradient for two tensors."""
+    with open(os.path.join(model_dir, "config.json")) as f:
+        cfg = json.load(f)
+    errors = []
+    if "BertForSequenceClassification" not in cfg.get("architectures", []):
+        errors.append("config.json architectures lacks BertForSequenceClassification")
+    n = cfg.get("num_labels")
+    if not isinstance(n, int) or n < 1:
+        errors.append(f"config.json num_labels is {n!r}")
+    problem = cfg.get("problem_type")
+    if problem not in ("regression", "single_label_classification"):
+        errors.append(f"config.json problem_type is {problem!r}")
+    elif (problem == "regression") != (n == 1):
+        errors.append(f"problem_type {problem} with num_labels {n}")
+    if len(cfg.get("id2label", {})) != n:
+        errors.append("config.json id2label does not have num_labels entries")
+    W, meta = st_read(os.path.join(model_dir, "model.safetensors"))
+    if meta.get("format") != "pt":
+        errors.append(f"safetensors metadata format is {meta.get('format')!r}, HF needs 'pt'")
+    exp = {k: v for k, v in expected_shapes(cfg).items() if not k.startswith("cls.")}
+    if isinstance(n, int):
+        exp["classifier.weight"] = [n, cfg["hidden_size"]]
+        exp["classifier.bias"] = [n]
+    for name in sorted(set(exp) - set(W)):
+        errors.append(f"missing tensor {name}")
+    for name in sorted(set(W) - set(exp)):
+        errors.append(f"unexpected tensor {name}")
+    for name in sorted(set(exp) & set(W)):
+        if list(W[name].shape) != exp[name]:
+            errors.append(f"{name}: shape {list(W[name].shape)} != {exp[name]}")
+    if errors:
+        print("HF classifier layout check failed:\n  " + "\n  ".join(errors), file=sys.stderr)
+        sys.exit(3)
+    W = {k: t.to(DT).requires_grad_(True) for k, t in W.items()}
+    ids, tt, mask = fixed_inputs(cfg)
+    x = run(cfg, W, ids, tt, mask)[f"hidden_states.{len(layer_dims(cfg))}"]
+    lin = lambda v, k: v @ W[k + ".weight"].t() + W[k + ".bias"]
+    logits = lin(torch.tanh(lin(x[:, 0], "bert.pooler.dense")), "classifier")
+    B = ids.shape[0]
+    if n == 1:
+        labels = torch.linspace(0.0, 5.0, B, dtype=DT)
+        loss = ((logits.squeeze(1) - labels) ** 2).mean()
+    else:
+        labels = torch.arange(B) % n
+        loss = torch.nn.functional.cross_entropy(logits, labels)
+    loss.backward()
+    tensors = [("input_ids", ids), ("token_type_ids", tt), ("attention_mask", mask),
+               ("labels", labels.to(torch.float32) if n == 1 else labels),
+               ("logits", logits.detach().to(torch.float32)),
+               ("loss", loss.detach().reshape(1).to(torch.float32)),
+               ("grad.classifier.weight", W["classifier.weight"].grad.to(torch.float32)),
+               ("grad.bert.pooler.dense.weight", W["bert.pooler.dense.weight"].grad.to(torch.float32))]
+    st_write(out_path, tensors)
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -299,9 +361,14 @@ def main():
     c = sub.add_parser("check")
     c.add_argument("--model", required=True)
     c.add_argument("--out", required=True)
+    k = sub.add_parser("classify")
+    k.add_argument("--model", required=True)
+    k.add_argument("--out", required=True)
     a = ap.parse_args()
     if a.cmd == "make":
         make(a.out, a.variant, a.seed)
+    elif a.cmd == "classify":
+        classify(a.model, a.out)
     else:
         check(a.model, a.out)
 

@@ -15,12 +15,12 @@ namespace fs = std::filesystem;
 RelationsOutcome run_relations(const std::vector<std::string>& relations,
                                const std::vector<int64_t>& work, dist::Communicator& comm,
                                const std::string& run_dir, const char* log_tag,
-                               const TrainRelation& train) {
+                               const TrainRelation& train, const UnitNaming& naming) {
   const auto split = split_relations(work, comm.size());
   const int group = split.group_of_rank(comm.rank());
   std::shared_ptr<dist::Communicator> group_comm = comm.split(group, comm.rank());
-  log_info(log_tag, "{} relation(s) over {} group(s) of ranks", relations.size(), split.groups);
-  const fs::path results = fs::path(run_dir) / "relations";
+  log_info(log_tag, "{} {} over {} group(s) of ranks", relations.size(), naming.dir, split.groups);
+  const fs::path results = fs::path(run_dir) / naming.dir;
   fs::create_directories(results);
   std::string mine;  // this group's results (group root only), one JSON per line
   bool stopped = false;
@@ -40,7 +40,7 @@ RelationsOutcome run_relations(const std::vector<std::string>& relations,
         break;
       }
       log_all(log_tag, "{}: training with {} rank(s)", name, group_comm->size());
-      auto trained = train({r, group_comm, steps_before});
+      auto trained = train({r, naming.dir, group_comm, steps_before});
       if (!trained) {
         log_all(log_tag, "{}: stopped by a signal, checkpointed; a re-run resumes it", name);
         stopped = true;
@@ -66,11 +66,11 @@ RelationsOutcome run_relations(const std::vector<std::string>& relations,
       if (!l.empty()) out.report.push_back(nlohmann::json::parse(l));
   }
   std::sort(out.report.begin(), out.report.end(),
-            [](const auto& a, const auto& b) { return a["relation"] < b["relation"]; });
+            [&](const auto& a, const auto& b) { return a[naming.key] < b[naming.key]; });
   out.stopped = comm.allreduce_scalar(stopped ? 1.0 : 0.0, dist::ReduceOp::Max) > 0;
   if (out.stopped)
-    log_info(log_tag, "stopped by a signal: {} relation(s) finished and kept; re-run to resume",
-             out.report.size());
+    log_info(log_tag, "stopped by a signal: {} of the {} finished and kept; re-run to resume",
+             out.report.size(), naming.dir);
   return out;
 }
 
@@ -79,7 +79,7 @@ train::TrainResult train_relation_steps(const train::JobConfig& command,
                                         int64_t steps, uint64_t seed, const RelationContext& ctx,
                                         train::TrainingTask& task) {
   train::JobConfig job = command;
-  job.run_dir = (fs::path(command.run_dir) / "relations" / relation).string();
+  job.run_dir = (fs::path(command.run_dir) / ctx.units_dir / relation).string();
   job.train.steps = steps;
   job.seed = seed;
   job.resume = command.resume == "never" ? "never" : "auto";

@@ -20,6 +20,7 @@ namespace kd::methods::probing {
 
 struct RelationContext {
   size_t index = 0;                           // into the relations list
+  std::string units_dir = "relations";        // run_dir/<units_dir>/<name>/: its Trainer run
   std::shared_ptr<dist::Communicator> group;  // this rank's group
   int64_t steps_before = 0;  // steps of the relations this group trained before this one
 };
@@ -34,14 +35,21 @@ struct RelationsOutcome {
   bool stopped = false;   // every rank: some group stopped on a signal before finishing its share
 };
 
+// Where results go and what they are sorted by: relations (relmask, prompt) by default; other
+// units of independent work (finetune's runs) name their own.
+struct UnitNaming {
+  std::string dir = "relations";  // run_dir/<dir>/<name>.json and run_dir/<dir>/<name>/
+  std::string key = "relation";   // the result field the report is sorted by
+};
+
 // `work[r]` (facts to process) balances the split. Collective over comm.
 RelationsOutcome run_relations(const std::vector<std::string>& relations,
                                const std::vector<int64_t>& work, dist::Communicator& comm,
                                const std::string& run_dir, const char* log_tag,
-                               const TrainRelation& train);
+                               const TrainRelation& train, const UnitNaming& naming = {});
 
 // Trains one relation's task for `steps` through the Trainer on ctx.group, in
-// run_dir/relations/<relation>/ with the command's config otherwise (optimizer, schedule,
+// run_dir/<ctx.units_dir>/<relation>/ with the command's config otherwise (optimizer, schedule,
 // clipping, logging, checkpoints; `seed` seeds the relation's RNG streams). resume: never starts
 // the relation afresh, anything else continues its checkpoint; debug.stop_after_step counts the
 // group's steps over all its relations.
