@@ -32,19 +32,37 @@ std::string collapse(const std::string& s) {
   return out;
 }
 
-// Drops a leading "(Zool.)" / "(Anat. & Physiol.)" field label.
-std::string drop_labels(std::string s) {
+// The text of a leading "(Law)" group (at most 40 characters), or "".
+std::string leading_group(const std::string& s, size_t at = 0) {
+  if (s.size() < at + 3 || s[at] != '(') return "";
+  auto e = s.find(')', at);
+  if (e == std::string::npos || e - at > 40) return "";
+  return s.substr(at + 1, e - at - 1);
+}
+
+// Drops a leading "(Zool.)" / "(Anat. & Physiol.)" field label; the first label's raw text goes
+// to *field (also an undotted "(Law)", which stays in the text).
+std::string drop_labels(std::string s, std::string* field = nullptr) {
   while (s.size() > 2 && s[0] == '(') {
     auto e = s.find(')');
     if (e == std::string::npos || e > 40 || s[e - 1] != '.') break;
+    if (field && field->empty()) *field = s.substr(1, e - 1);
     s = collapse(s.substr(e + 1));
   }
+  if (field && field->empty()) *field = leading_group(s);
   return s;
 }
 
-}  // namespace
+// A field label closing a header line: "Abalone \Ab`a*lo"ne\ (...), n. (Zool.)".
+std::string trailing_label(const std::string& l) {
+  size_t end = l.find_last_not_of(' ');
+  if (end == std::string::npos || l[end] != ')') return "";
+  size_t open = l.rfind('(', end);
+  if (open == std::string::npos || open == 0 || l[open - 1] != ' ' || end - open > 40) return "";
+  return normalize_gcide_field(l.substr(open + 1, end - open - 1));
+}
 
-std::string clean_gcide_text(const std::string& s) {
+std::string clean_markup(const std::string& s) {
   std::string out;
   size_t i = 0;
   int brace = 0;
@@ -87,7 +105,64 @@ std::string clean_gcide_text(const std::string& s) {
     out.push_back(c);
     ++i;
   }
-  return drop_labels(collapse(out));
+  return out;
+}
+
+// Markup removal, then the leading labels (their first one's raw text to *field).
+std::string clean_paragraph(const std::string& s, std::string* field) {
+  return drop_labels(collapse(clean_markup(s)), field);
+}
+
+}  // namespace
+
+std::string clean_gcide_text(const std::string& s) {
+  return clean_paragraph(s, nullptr);
+}
+
+std::string normalize_gcide_field(const std::string& raw) {
+  std::string t = collapse(clean_markup(raw));
+  for (const char* sep : {" & ", ", ", "; ", " and ", " or "}) {  // the first of several fields
+    auto k = t.find(sep);
+    if (k != std::string::npos) t.erase(k);
+  }
+  static const std::pair<const char*, const char*> kLetters[] = {{"\xC3\xB6", "o"},
+                                                                 {"\xC3\xAB", "e"},
+                                                                 {"\xC3\xA4", "a"},
+                                                                 {"\xC3\xBC", "u"},
+                                                                 {"\xC3\xA9", "e"}};
+  for (const auto& [from, to] : kLetters)  // UTF-8 "Zoöl." = "Zool."
+    for (auto k = t.find(from); k != std::string::npos; k = t.find(from, k)) t.replace(k, 2, to);
+  while (!t.empty() && (t.back() == ',' || t.back() == ' ')) t.pop_back();
+  if (t.empty() || t.size() > 30 || !std::isupper(static_cast<unsigned char>(t[0]))) return "";
+  for (char c : t)
+    if (!std::isalpha(static_cast<unsigned char>(c)) && c != ' ' && c != '.') return "";
+  static const std::pair<const char*, const char*> kAliases[] = {
+      {"Zool", "Zool."},        {"Zoology", "Zool."},     {"Bot", "Bot."},
+      {"Botany", "Bot."},       {"Chem", "Chem."},        {"Chemistry", "Chem."},
+      {"Med", "Med."},          {"Medicine", "Med."},     {"Anat", "Anat."},
+      {"Anatomy", "Anat."},     {"Music", "Mus."},        {"Architecture", "Arch."},
+      {"Math", "Math."},        {"Mathematics", "Math."}, {"Geology", "Geol."},
+      {"Astronomy", "Astron."}, {"Biology", "Biol."},     {"Physiology", "Physiol."},
+      {"Electricity", "Elec."}, {"Grammar", "Gram."},     {"Geometry", "Geom."},
+      {"Mineralogy", "Min."},   {"Nautical", "Naut."},    {"Heraldry", "Her."},
+      {"Surgery", "Surg."},     {"Printing", "Print."},   {"Mechanics", "Mech."},
+      {"Military", "Mil."}};
+  for (const auto& [name, abbreviation] : kAliases)
+    if (t == name) return abbreviation;
+  return t;
+}
+
+std::string gcide_text_without_field(const std::string& definition) {
+  std::string s = definition;
+  for (size_t at : {size_t{0}, s.find(": ") == std::string::npos ? s.size() : s.find(": ") + 2}) {
+    std::string group = leading_group(s, at);
+    if (group.empty() || normalize_gcide_field(group).empty()) continue;
+    size_t end = at + group.size() + 2;
+    while (end < s.size() && (s[end] == ' ' || s[end] == ',')) ++end;
+    s.erase(at, end - at);
+    break;
+  }
+  return s;
 }
 
 GcideStats read_gcide(const std::string& path,
@@ -99,7 +174,7 @@ GcideStats read_gcide(const std::string& path,
   GcideStats st;
   GcideEntry cur;
   std::vector<std::string> paragraphs;
-  std::string para, headword, line;
+  std::string para, headword, header_field, line;
   bool para_quote = false;
   char buf[1 << 16];
 
@@ -114,7 +189,7 @@ GcideStats read_gcide(const std::string& path,
       paragraphs.clear();
       return;
     }
-    std::vector<std::string> defs;
+    std::vector<std::string> defs, fields;
     for (const auto& p0 : paragraphs) {
       std::string p = p0;
       size_t k = 0;
@@ -122,22 +197,24 @@ GcideStats read_gcide(const std::string& path,
       if (k > 0 && k < p.size() && p[k] == '.') p = p.substr(k + 1);  // "2. (Zool.) ..."
       if (p.rfind("Syn:", 0) == 0 || p.rfind("Syn.", 0) == 0) continue;
       if (p.rfind("Note:", 0) == 0) p = p.substr(5);
-      std::string phrase;
+      std::string phrase, field;
       if (!p.empty() && p[0] == '{') {  // "{Abdominal ring} (Anat.), definition"
         auto e = p.find('}');
         if (e != std::string::npos) {
           phrase = clean_gcide_text(p.substr(0, e + 1));
           p = p.substr(e + 1);
-          p = drop_labels(collapse(p));
+          p = drop_labels(collapse(p), &field);
           while (!p.empty() && (p[0] == ',' || p[0] == ' ')) p.erase(p.begin());
         }
       }
-      std::string c = clean_gcide_text(p);
+      std::string c = clean_paragraph(p, &field);
       if (std::count(c.begin(), c.end(), ' ') < 2) {  // header leftovers like "{Abdominales}."
         ++st.skipped;
         continue;
       }
       defs.push_back(phrase.empty() ? c : phrase + ": " + c);
+      field = normalize_gcide_field(field);
+      fields.push_back(field.empty() ? header_field : field);
     }
     paragraphs.clear();
     if (defs.empty()) return;
@@ -146,10 +223,13 @@ GcideStats read_gcide(const std::string& path,
         on_entry(cur);
         ++st.entries;
       }
-      cur = GcideEntry{headword, {}};
+      cur = GcideEntry{headword, {}, {}};
     }
     st.definitions += defs.size();
-    for (auto& d : defs) cur.definitions.push_back(std::move(d));
+    for (size_t i = 0; i < defs.size(); ++i) {
+      cur.definitions.push_back(std::move(defs[i]));
+      cur.fields.push_back(std::move(fields[i]));
+    }
   };
 
   int bracket_depth = 0;  // > 0 while the header's [etymology] continues
@@ -165,24 +245,22 @@ GcideStats read_gcide(const std::string& path,
       auto bs = l.find(" \\");
       headword = l.substr(0, bs == std::string::npos ? l.find(',') : bs);
       if (headword.size() > 60) headword.clear();
+      header_field.clear();
       bracket_depth = 0;
       in_header = true;
     }
     if (in_header) {
-      // Skip header text until its brackets close, keep anything after a closed header line.
-      std::string rest;
-      bool after = false;
+      // Skip header text until its brackets close. A field label ending the header ("n. [NL.]
+      // (Zool.)") is kept for this entry's definitions that have none of their own.
       for (char c : l) {
         if (c == '[') ++bracket_depth;
-        if (c == ']') {
-          bracket_depth = std::max(0, bracket_depth - 1);
-          if (bracket_depth == 0) after = true;
-          continue;
-        }
-        if (after && bracket_depth == 0) rest.push_back(c);
+        if (c == ']') bracket_depth = std::max(0, bracket_depth - 1);
       }
-      if (bracket_depth == 0) in_header = false;
-      return;  // labels such as "(Bot.)" after the etymology are dropped with the header
+      if (bracket_depth == 0) {
+        in_header = false;
+        header_field = trailing_label(l);
+      }
+      return;
     }
     size_t indent = l.find_first_not_of(' ');
     if (para.empty()) para_quote = indent >= 8;  // indented quotation blocks

@@ -53,9 +53,10 @@ WordNetDb::WordNetDb(const std::string& dir) {
       auto bar = line.find(" | ");
       std::istringstream f(line.substr(0, bar));
       WordNetSynset s;
-      std::string lex, type, cnt;
-      f >> s.offset >> lex >> type >> cnt;
+      std::string type, cnt;
+      f >> s.offset >> s.lex_file >> type >> cnt;
       s.pos = fold(type[0]);
+      s.satellite = type[0] == 's';
       int w_cnt = std::stoi(cnt, nullptr, 16);
       for (int i = 0; i < w_cnt; ++i) {
         std::string w, lex_id;
@@ -82,6 +83,37 @@ WordNetDb::WordNetDb(const std::string& dir) {
   }
   KD_CHECK_HINT(files > 0, "install Debian's wordnet-base (scripts/install-deps.sh)",
                 "no WordNet data files (data.noun ...) under {}", dir);
+}
+
+std::vector<std::string> wordnet_lexnames(const std::string& dir) {
+  std::vector<std::string> names = {"adj.all",          "adj.pert",           "adv.all",
+                                    "noun.Tops",        "noun.act",           "noun.animal",
+                                    "noun.artifact",    "noun.attribute",     "noun.body",
+                                    "noun.cognition",   "noun.communication", "noun.event",
+                                    "noun.feeling",     "noun.food",          "noun.group",
+                                    "noun.location",    "noun.motive",        "noun.object",
+                                    "noun.person",      "noun.phenomenon",    "noun.plant",
+                                    "noun.possession",  "noun.process",       "noun.quantity",
+                                    "noun.relation",    "noun.shape",         "noun.state",
+                                    "noun.substance",   "noun.time",          "verb.body",
+                                    "verb.change",      "verb.cognition",     "verb.communication",
+                                    "verb.competition", "verb.consumption",   "verb.contact",
+                                    "verb.creation",    "verb.emotion",       "verb.motion",
+                                    "verb.perception",  "verb.possession",    "verb.social",
+                                    "verb.stative",     "verb.weather",       "adj.ppl"};
+  std::ifstream in(dir + "/lexnames");
+  if (!in) return names;
+  std::vector<std::string> read;
+  int num = 0, pos = 0;
+  std::string name;
+  while (in >> num >> name >> pos) {
+    KD_CHECK(num >= 0 && num < 1000, "{}/lexnames: bad file number {}", dir, num);
+    if (read.size() <= static_cast<size_t>(num)) read.resize(num + 1);
+    read[num] = name;
+  }
+  KD_CHECK(in.eof() && !read.empty(),
+           "{}/lexnames: cannot parse it (lines: file number, name, part of speech)", dir);
+  return read;
 }
 
 const WordNetSynset* WordNetDb::find(char pos, uint32_t offset) const {

@@ -20,6 +20,8 @@ struct WordNetPointer {
 struct WordNetSynset {
   char pos = 'n';
   uint32_t offset = 0;
+  bool satellite = false;          // an adjective satellite (ss_type s), pointing to its head by &
+  int lex_file = 0;                // lex_filenum: index into wordnet_lexnames() (noun.animal ...)
   std::vector<std::string> words;  // spaces for underscores, adjective markers removed
   std::vector<WordNetPointer> pointers;
   std::string definition;
@@ -37,5 +39,9 @@ class WordNetDb {
   std::vector<WordNetSynset> synsets_;
   std::unordered_map<uint64_t, size_t> index_;
 };
+
+// The lexicographer file names by lex_filenum ("adj.all", "adj.pert", "adv.all", "noun.Tops", ...):
+// dir/lexnames when present (its "NN name pos" lines), else WordNet 3.0's 45 names (lexnames(5WN)).
+std::vector<std::string> wordnet_lexnames(const std::string& dir = "/usr/share/wordnet");
 
 }  // namespace kd::prep

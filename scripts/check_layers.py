@@ -8,8 +8,8 @@
 - the folders of src/methods/ include each other in a cycle (shared code goes to a folder of its
   own, as probing/ holds what relmask, prompt and eval-probe share), or a file directly in
   src/methods/ (job_setup, training_command, input_checks) includes a method folder;
-- a layer built without LibTorch (common, text, kdprune-prep's readers) includes a LibTorch
-  header.
+- a layer built without LibTorch (common, text, kdprune-prep's readers and task builders)
+  includes a LibTorch header.
 
 Run by every build (CMake target check_layers, before kdprune_core links) and by hand:
   python3 scripts/check_layers.py [SOURCE_DIR]
@@ -31,7 +31,8 @@ MAY_USE = {
     "data_prep": {"common", "dist", "text", "data"},
 }
 NO_TORCH = {"common", "text"}
-NO_TORCH_FILES = re.compile(r"data_prep/(wordnet_[a-z_]+|gcide_[a-z_]+)\.(h|cpp)$")
+NO_TORCH_FILES = re.compile(
+    r"data_prep/(wordnet_[a-z_]+|gcide_[a-z_]+|spam_[a-z_]+|task_[a-z_]+)\.(h|cpp)$")
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 
 

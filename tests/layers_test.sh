@@ -11,11 +11,15 @@ echo '#include <torch/torch.h>' > "$bad/src/common/torch.h"
 echo '#include "methods/b/y.h"' > "$bad/src/methods/a/x.h"
 echo '#include "methods/a/x.h"' > "$bad/src/methods/b/y.h"
 echo '#include "model/bert.h"' > "$bad/data_prep/p.cpp"
+echo '#include <torch/torch.h>' > "$bad/data_prep/spam_assassin_reader.cpp"
+echo '#include <torch/torch.h>' > "$bad/data_prep/tasks_command.cpp"  # a command may use LibTorch
 if python3 "$root/scripts/check_layers.py" "$bad" 2> "$bad/err"; then
   echo "FAIL: a broken tree passed"; exit 1
 fi
 for want in 'src/text/up.h: includes "data/shard_format.h"' 'src/common/torch.h: includes <torch/torch.h>' \
-            'cycle between method folders: a -> b -> a' 'data_prep/p.cpp: includes "model/bert.h"'; do
+            'cycle between method folders: a -> b -> a' 'data_prep/p.cpp: includes "model/bert.h"' \
+            'data_prep/spam_assassin_reader.cpp: includes <torch/torch.h>'; do
   grep -qF "$want" "$bad/err" || { cat "$bad/err"; echo "FAIL: not reported: $want"; exit 1; }
 done
+! grep -q "tasks_command.cpp" "$bad/err" || { cat "$bad/err"; echo "FAIL: a prep command may use LibTorch"; exit 1; }
 echo "PASS: layering holds; upward include, LibTorch below it, cycle and prep → model all caught"
