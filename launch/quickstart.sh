@@ -14,6 +14,10 @@
 #   6. prunes the teacher with schuBERT-all to 85% of its parameters in 2 rounds
 #      (configs/schubert-quickstart.yaml): per-round log, the pruned model's per-layer table, a
 #      PNG of the surviving dimensions
+#   7. builds the embedded downstream tasks (kdprune-prep tasks) and fine-tunes the teacher and
+#      the pruned model (and, quick profile, the Tutor-KD student) on one of them, SpamAssassin
+#      (the WordNet gloss-pair task when the corpus could not be installed;
+#      configs/finetune-quickstart.yaml), next to its majority-class baseline
 #
 #   launch/quickstart.sh [--profile quick|long] [pretrain args...]
 #
@@ -22,7 +26,7 @@
 # with longer mask and prompt training; no distillation. Output in runs/long.
 # Extra arguments are passed to `kdprune pretrain`, e.g. --set train.steps=100; KD_DISTILL_ARGS
 # to every `kdprune distill` (e.g. KD_DISTILL_ARGS="--set train.steps=50"); KD_PROBE_ARGS to
-# relmask and prompt; KD_SCHUBERT_ARGS to schubert.
+# relmask and prompt; KD_SCHUBERT_ARGS to schubert; KD_FINETUNE_ARGS to finetune.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -130,3 +134,24 @@ launch/run-local -n "$ranks" -- "$bin/kdprune" schubert --config configs/schuber
   "${schubert_args[@]}" | sed -n '/^== /,$p'
 /usr/bin/python3 launch/plot_schubert.py "$out/schubert-dims.png" teacher="$model" \
   schuBERT-all="$(launch/summary_field "$out/schubert" model)"
+
+echo
+[ -f "$out/tasks/wn_gloss_pair/task.json" ] ||
+  "$bin/kdprune-prep" tasks --out "$out/tasks" --max-train 3000 --max-dev 500 --max-test 1000 \
+    > "$out/tasks.log"
+# SpamAssassin when install-deps.sh could install it (the one task the 300-step teacher learns),
+# else the WordNet gloss-pair task.
+task=spam
+[ -f "$out/tasks/spam/task.json" ] || task=wn_gloss_pair
+echo "== downstream: fine-tuning on the embedded task $task (kdprune-prep tasks) =="
+finetune_models="\"$model\",\"$(launch/summary_field "$out/schubert" model)\""
+finetune_labels="teacher,schubert"
+if [ "$profile" = quick ]; then
+  finetune_models="$finetune_models,\"$(launch/summary_field "$out/distill-tutor_kd" model)\""
+  finetune_labels="$finetune_labels,tutor_kd"
+fi
+read -r -a finetune_args <<< "${KD_FINETUNE_ARGS:-}"
+launch/run-local -n "$ranks" -- "$bin/kdprune" finetune --config configs/finetune-quickstart.yaml \
+  --set "finetune.models=[$finetune_models]" --set "finetune.labels=[$finetune_labels]" \
+  --set "finetune.tasks=[\"$out/tasks/$task\"]" --set run_dir="$out/finetune" \
+  "${finetune_args[@]}" | sed -n '/^== /,$p'

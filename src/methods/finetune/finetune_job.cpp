@@ -140,6 +140,7 @@ std::optional<nlohmann::json> train_run(const FinetuneConfig& c, const std::stri
       std::max<int64_t>(1, n / (c.finetune.batch_size * group.size() * c.train.grad_accum));
   const fs::path dir = fs::path(c.run_dir) / ctx.units_dir / plan.name;
   finetune::FinetuneRunSpec spec;
+  spec.label = plan.name;
   spec.task = &task;
   spec.train = &train_set;
   spec.dev = &eval_sets.front();

@@ -155,7 +155,7 @@ void FinetuneTask::evaluate(int64_t step) {
   const double value = scores[spec.metric].get<double>();
   const bool better = best_.is_null() || value > best_["dev"][spec.metric].get<double>();
   if (group_->is_root())
-    log_all("finetune", "{}: step {} dev {} {:.4f}{}", spec_.task->name, step, spec.metric, value,
+    log_all("finetune", "{}: step {} dev {} {:.4f}{}", spec_.label, step, spec.metric, value,
             better ? " (best so far)" : "");
   if (!better) return;
   best_ = {{"step", step}, {"dev", scores}};

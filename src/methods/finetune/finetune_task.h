@@ -22,6 +22,7 @@
 namespace kd::methods::finetune {
 
 struct FinetuneRunSpec {
+  std::string label;  // names the run in log lines
   const DownstreamTask* task = nullptr;
   const EncodedSet* train = nullptr;
   const EncodedSet* dev = nullptr;
