@@ -18,7 +18,7 @@ tiny_teacher "$kdprune" "$data" "$work/teacher"
 toy="$work/fx/tasks/toy"
 base=(--config configs/finetune-quickstart.yaml --set "finetune.models=[\"$teacher\"]"
       --set "finetune.tasks=[\"$toy\"]" --set finetune.dropout=0 --set finetune.epochs=2
-      --set finetune.eval_every=4 --set train.log_every=1 --set log_level=warn)
+      --set finetune.eval_every=4 --set train.precision=fp32 --set train.log_every=1 --set log_level=warn)
 run() {  # run NAME NP ARGS...: kdprune finetune into $work/NAME, log in $work/NAME.log
   local name="$1" np="$2"; shift 2
   local launcher=()
