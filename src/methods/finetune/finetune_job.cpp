@@ -124,6 +124,10 @@ std::optional<nlohmann::json> train_run(const FinetuneConfig& c, const std::stri
   const uint64_t seed = static_cast<uint64_t>(plan.seed);
   auto tok = text::WordPieceTokenizer::from_vocab_file(m.dir + "/vocab.txt");
   auto bert = load_for_finetuning(m, c.finetune.dropout, seed);
+  KD_CHECK_HINT(static_cast<int64_t>(tok.vocab_size()) <= bert->config().vocab_size,
+                "the model directory's vocab.txt must be the vocabulary it was trained with",
+                "{}: vocab.txt has {} entries but config.json's vocab_size is {}", m.dir,
+                tok.vocab_size(), bert->config().vocab_size);
   prepare_for_training(bert, c);
   model::SequenceClassifier classifier(bert, task.num_outputs(), c.finetune.dropout,
                                        train::derive_seed(seed, 0xC1A5));
