@@ -216,6 +216,11 @@ void FinetuneSection::validate() const {
   KD_CHECK(labels.empty() || labels.size() == models.size(),
            "finetune.labels has {} names for {} models (leave it empty for names from the paths)",
            labels.size(), models.size());
+  KD_CHECK(std::set<std::string>(labels.begin(), labels.end()).size() == labels.size(),
+           "finetune.labels names a model twice; each model needs its own name in the report");
+  for (const auto& l : labels)
+    KD_CHECK(!l.empty() && l.find('/') == std::string::npos,
+             "finetune.labels: '{}' is not usable as a name (empty, or with a '/')", l);
   KD_CHECK(epochs >= 0, "finetune.epochs must be >= 0, got {}", epochs);
   KD_CHECK(batch_size > 0, "finetune.batch_size must be > 0, got {}", batch_size);
   KD_CHECK(eval_batch_size > 0, "finetune.eval_batch_size must be > 0, got {}", eval_batch_size);

@@ -11,8 +11,9 @@ namespace kd::methods {
 
 void validate_relation_resume(const std::string& resume) {
   KD_CHECK_HINT(resume == "auto" || resume == "never",
-                "relations resume from their own checkpoints in run_dir/relations/<relation>/",
-                "resume must be auto or never for relmask and prompt (got '{}')", resume);
+                "each relation (finetune: each run) resumes from its own checkpoints in "
+                "run_dir/relations/<relation>/ (finetune: run_dir/runs/<run>/)",
+                "resume must be auto or never for relmask, prompt and finetune (got '{}')", resume);
 }
 
 void ProbeSetSection::validate() const {

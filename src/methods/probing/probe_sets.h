@@ -11,8 +11,8 @@
 
 namespace kd::methods {
 
-// Relations train one after another in their own run directories, so `resume` can only be
-// auto or never (a checkpoint path would name one relation's).
+// Relations (and finetune's runs) train one after another in their own run directories, so
+// `resume` can only be auto or never (a checkpoint path would name one relation's).
 void validate_relation_resume(const std::string& resume);
 
 struct FrozenModelSection {
