@@ -255,6 +255,24 @@ HF_CONFIG_KEYS = ["vocab_size", "hidden_size", "num_hidden_layers", "num_attenti
                   "initializer_range", "layer_norm_eps", "pad_token_id"]
 
 
+def tensor_layout_errors(W, meta, exp):
+    """HF's rules for a saved state dict: format=pt metadata, exactly the expected tensor names,
+    their shapes, fp32."""
+    errors = []
+    if meta.get("format") != "pt":
+        errors.append(f"safetensors metadata format is {meta.get('format')!r}, HF needs 'pt'")
+    for n in sorted(set(exp) - set(W)):
+        errors.append(f"missing tensor {n}")
+    for n in sorted(set(W) - set(exp)):
+        errors.append(f"unexpected tensor {n}")
+    for n in sorted(set(exp) & set(W)):
+        if list(W[n].shape) != exp[n]:
+            errors.append(f"{n}: shape {list(W[n].shape)} != {exp[n]}")
+        if W[n].dtype != torch.float32:
+            errors.append(f"{n}: dtype {W[n].dtype} != float32")
+    return errors
+
+
 def check(model_dir, out_path):
     with open(os.path.join(model_dir, "config.json")) as f:
         cfg = json.load(f)
@@ -267,18 +285,7 @@ def check(model_dir, out_path):
     if uniform and cfg["hidden_size"] % cfg["num_attention_heads"]:
         errors.append("hidden_size not a multiple of num_attention_heads")
     W, meta = st_read(os.path.join(model_dir, "model.safetensors"))
-    if meta.get("format") != "pt":
-        errors.append(f"safetensors metadata format is {meta.get('format')!r}, HF needs 'pt'")
-    exp = expected_shapes(cfg)
-    for n in sorted(set(exp) - set(W)):
-        errors.append(f"missing tensor {n}")
-    for n in sorted(set(W) - set(exp)):
-        errors.append(f"unexpected tensor {n}")
-    for n in sorted(set(exp) & set(W)):
-        if list(W[n].shape) != exp[n]:
-            errors.append(f"{n}: shape {list(W[n].shape)} != {exp[n]}")
-        if W[n].dtype != torch.float32:
-            errors.append(f"{n}: dtype {W[n].dtype} != float32")
+    errors += tensor_layout_errors(W, meta, expected_shapes(cfg))
     if not os.path.exists(os.path.join(model_dir, "vocab.txt")):
         errors.append("vocab.txt missing")
     if errors:
@@ -312,19 +319,11 @@ def classify(model_dir, out_path):
     if len(cfg.get("id2label", {})) != n:
         errors.append("config.json id2label does not have num_labels entries")
     W, meta = st_read(os.path.join(model_dir, "model.safetensors"))
-    if meta.get("format") != "pt":
-        errors.append(f"safetensors metadata format is {meta.get('format')!r}, HF needs 'pt'")
     exp = {k: v for k, v in expected_shapes(cfg).items() if not k.startswith("cls.")}
     if isinstance(n, int):
         exp["classifier.weight"] = [n, cfg["hidden_size"]]
         exp["classifier.bias"] = [n]
-    for name in sorted(set(exp) - set(W)):
-        errors.append(f"missing tensor {name}")
-    for name in sorted(set(W) - set(exp)):
-        errors.append(f"unexpected tensor {name}")
-    for name in sorted(set(exp) & set(W)):
-        if list(W[name].shape) != exp[name]:
-            errors.append(f"{name}: shape {list(W[name].shape)} != {exp[name]}")
+    errors += tensor_layout_errors(W, meta, exp)
     if errors:
         print("HF classifier layout check failed:\n  " + "\n  ".join(errors), file=sys.stderr)
         sys.exit(3)
