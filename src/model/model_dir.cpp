@@ -147,8 +147,10 @@ void save_model_dir(const std::string& dir, BertForPreTraining& model,
   });
 }
 
-BertForPreTraining load_model_dir(const std::string& dir) {
-  const BertConfig cfg = load_config(dir);
+BertForPreTraining load_model_dir(const std::string& dir,
+                                  const std::function<void(BertConfig&)>& adjust_config) {
+  BertConfig cfg = load_config(dir);
+  if (adjust_config) adjust_config(cfg);
   const fs::path wpath = fs::path(dir) / "model.safetensors";
   KD_CHECK_HINT(fs::exists(wpath),
                 "kdprune reads safetensors weights; convert pytorch_model.bin with the "

@@ -32,7 +32,10 @@ void copy_vocab(const std::string& vocab_source, const std::string& dir, int64_t
 // disagree with config.json are errors naming the tensor (and the config field); unexpected
 // extra tensors are listed in a warning. The model is returned in eval mode (like HF
 // from_pretrained); call train() before training.
-BertForPreTraining load_model_dir(const std::string& dir);
+// `adjust_config` may change what does not shape a tensor (e.g. dropout) before the model is
+// built, so a caller need not build and load a second model to change it.
+BertForPreTraining load_model_dir(const std::string& dir,
+                                  const std::function<void(BertConfig&)>& adjust_config = {});
 
 // Copies DIR's weights into `model` (same parameter names and shapes; checkpoint resume).
 // A parameter missing from DIR is an error naming it.

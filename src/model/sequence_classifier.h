@@ -32,6 +32,7 @@ class SequenceClassifier {
   void train(bool on = true);
   bool regression() const { return weight_.size(0) == 1; }
   int64_t num_labels() const { return weight_.size(0); }
+  torch::Device device() const { return weight_.device(); }  // where the model and head live
   BertForPreTraining& bert() { return bert_; }
 
  private:

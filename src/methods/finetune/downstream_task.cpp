@@ -94,19 +94,13 @@ bool has_label_column(const std::string& path) {
   std::ifstream in(path);
   std::string first;
   std::getline(in, first);
-  if (path.size() > 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0) {
+  if (is_jsonl_path(path)) {
     const auto j = nlohmann::json::parse(first, nullptr, /*allow_exceptions=*/false);
     return j.is_object() && j.contains("label");
   }
   if (!first.empty() && first.back() == '\r') first.pop_back();
-  size_t start = 0;
-  for (;;) {
-    const size_t tab = first.find('\t', start);
-    if (first.substr(start, tab == std::string::npos ? std::string::npos : tab - start) == "label")
-      return true;
-    if (tab == std::string::npos) return false;
-    start = tab + 1;
-  }
+  const auto header = split_tabs(first);
+  return std::find(header.begin(), header.end(), "label") != header.end();
 }
 
 }  // namespace

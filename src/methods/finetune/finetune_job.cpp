@@ -80,12 +80,15 @@ std::vector<ModelEntry> model_entries(const FinetuneSection& f) {
 // The model to fine-tune: the directory's weights (or a fresh init of its architecture) with the
 // configured dropout.
 model::BertForPreTraining load_for_finetuning(const ModelEntry& m, double dropout, uint64_t seed) {
+  auto set_dropout = [dropout](model::BertConfig& cfg) {
+    cfg.hidden_dropout_prob = dropout;
+    cfg.attention_probs_dropout_prob = dropout;
+  };
+  if (!m.random_init) return model::load_model_dir(m.dir, set_dropout);
   auto cfg = model::load_config(m.dir);
-  cfg.hidden_dropout_prob = dropout;
-  cfg.attention_probs_dropout_prob = dropout;
+  set_dropout(cfg);
   model::BertForPreTraining bert(cfg);
   bert->init_weights(seed);
-  if (!m.random_init) model::load_weights_into(m.dir, bert);
   return bert;
 }
 

@@ -66,7 +66,7 @@ std::vector<double> predict(model::SequenceClassifier& model, const EncodedSet& 
                             int64_t batch_size, int64_t pad_id, dist::Communicator& comm) {
   const int64_t n = static_cast<int64_t>(set.examples.size());
   const int64_t begin = n * comm.rank() / comm.size(), end = n * (comm.rank() + 1) / comm.size();
-  const auto device = model.named_parameters().front().second.device();
+  const auto device = model.device();
   std::vector<double> mine;
   mine.reserve(static_cast<size_t>(end - begin));
   torch::NoGradGuard no_grad;
@@ -127,7 +127,7 @@ train::MicroStepResult FinetuneTask::micro_step() {
     const auto& order = epoch_order(i / n);
     rows.push_back(&spec_.train->examples[static_cast<size_t>(order[static_cast<size_t>(i % n)])]);
   }
-  const auto device = model_.named_parameters().front().second.device();
+  const auto device = model_.device();
   const auto batch = make_classifier_batch(rows, spec_.pad_id, model_.regression(), device);
   auto logits = model_.forward(batch.input_ids, batch.token_type_ids, batch.attention_mask);
   train::MicroStepResult r;

@@ -35,17 +35,6 @@ const std::map<std::string, Columns>& columns() {
   return c;
 }
 
-std::vector<std::string> split_tabs(const std::string& line) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (;;) {
-    const size_t tab = line.find('\t', start);
-    out.push_back(line.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
-    if (tab == std::string::npos) return out;
-    start = tab + 1;
-  }
-}
-
 // A label field as the spec reads it: the class id, or the score for a regression task.
 double parse_label(const TaskSpec& spec, const std::string& v, const std::string& path,
                    int64_t line_no) {
@@ -81,6 +70,21 @@ std::string lower(std::string s) {
 }
 
 }  // namespace
+
+std::vector<std::string> split_tabs(const std::string& line) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    const size_t tab = line.find('\t', start);
+    out.push_back(line.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
+    if (tab == std::string::npos) return out;
+    start = tab + 1;
+  }
+}
+
+bool is_jsonl_path(const std::string& path) {
+  return path.size() > 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0;
+}
 
 TaskSpec glue_task(const std::string& name) {
   const std::string n = lower(name);
@@ -169,7 +173,7 @@ TaskSplit read_glue_tsv(const TaskSpec& spec, const std::string& path, bool labe
 TaskSplit read_generic_task(const TaskSpec& spec, const std::string& path, bool labelled) {
   std::ifstream in(path);
   KD_CHECK(in.good(), "{}: cannot read the {} file", path, spec.name);
-  const bool jsonl = path.size() > 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0;
+  const bool jsonl = is_jsonl_path(path);
   TaskSplit split;
   std::vector<std::string> header;
   int64_t line_no = 0;

@@ -40,6 +40,11 @@ struct TaskSplit {
 // Reads `path` (train.tsv, dev*.tsv or test*.tsv of the task); `labelled` = false for test files.
 TaskSplit read_glue_tsv(const TaskSpec& spec, const std::string& path, bool labelled);
 
+// The fields of a tab-separated line (no quoting, as GLUE's files), and whether a task file is
+// JSONL (by its .jsonl extension); shared by the readers and the task-directory loader.
+std::vector<std::string> split_tabs(const std::string& line);
+bool is_jsonl_path(const std::string& path);
+
 // Any other task, in a generic format: TSV with a header naming the columns `text`, optionally
 // `text_pair`, and `label`, or JSONL (`.jsonl`) objects with those keys. spec.labels lists the
 // classes (empty: `label` is a regression score); spec.pair requires text_pair on every row.
