@@ -33,7 +33,9 @@ class Communicator {
   virtual std::unique_ptr<Work> allreduce_async(torch::Tensor& t, ReduceOp op = ReduceOp::Sum) = 0;
   virtual void broadcast(torch::Tensor& t, int root) = 0;
   virtual void barrier() = 0;
-  // Ranks with the same color form a new communicator, ordered by key (MPI_Comm_split).
+  // Ranks with the same color form a new communicator, ordered by key (MPI_Comm_split). A rank
+  // that passes a negative color joins no group and gets nullptr (MPI_UNDEFINED): a campaign
+  // makes one group per stage, and the ranks outside a stage need no communicator for it.
   virtual std::shared_ptr<Communicator> split(int color, int key) = 0;
 
   // Control plane on host values (always through MPI or local, whatever the data backend).
@@ -55,6 +57,9 @@ struct CommOptions {
 // Initialises MPI on first use (MPI_THREAD_FUNNELED; singleton runs work without mpirun) and
 // returns the world communicator for the options; logs the choice and why.
 std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options);
+// While set, make_world_communicator returns `group` instead of the world: a campaign runs each
+// stage's command unchanged on the stage's rank group. nullptr clears it.
+void set_world_override(std::shared_ptr<Communicator> group);
 // Rank among the processes on this host (selects the GPU); 0 before the factory ran.
 int local_rank();
 // Whether the binary was built with the NCCL backend.

@@ -15,6 +15,7 @@ namespace kd::dist {
 namespace {
 bool g_we_initialized_mpi = false;
 int g_local_rank = 0;
+std::shared_ptr<Communicator> g_world_override;
 
 int compute_local_rank() {
   MPI_Comm node;
@@ -38,10 +39,25 @@ int local_rank() {
   return g_local_rank;
 }
 
+void set_world_override(std::shared_ptr<Communicator> group) {
+  g_world_override = std::move(group);
+}
+
 std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options) {
   const std::string& b = options.backend;
   KD_CHECK(b == "auto" || b == "mpi" || b == "nccl" || b == "local",
            "dist.backend: unknown value '{}' (use auto, mpi, nccl or local)", b);
+  if (g_world_override) {
+    // A campaign stage: its group, whatever the stage's own config would have made. A backend
+    // the group cannot be is an error rather than a silent change of transport.
+    const std::string have = g_world_override->backend();
+    KD_CHECK_HINT(b == "auto" || b == have || (b == "mpi" && have == "local") ||
+                      (b == "local" && g_world_override->size() == 1),
+                  "set the campaign's dist.backend, or dist.backend: auto in the stage's config",
+                  "the stage's config asks for dist.backend {} but its campaign group is {}", b,
+                  have);
+    return g_world_override;
+  }
   if (b == "local") {
     set_process_identity(0, 1);
     log_info("dist", "communicator: local (world 1), as configured");

@@ -14,7 +14,8 @@ class LocalCommunicator : public Communicator {
   std::unique_ptr<Work> allreduce_async(torch::Tensor&, ReduceOp) override;
   void broadcast(torch::Tensor&, int) override {}
   void barrier() override {}
-  std::shared_ptr<Communicator> split(int, int) override {
+  std::shared_ptr<Communicator> split(int color, int) override {
+    if (color < 0) return nullptr;
     return std::make_shared<LocalCommunicator>();
   }
   double allreduce_scalar(double value, ReduceOp) override { return value; }

@@ -129,7 +129,8 @@ void MpiCommunicator::barrier() {
 
 std::shared_ptr<Communicator> MpiCommunicator::split(int color, int key) {
   MPI_Comm sub;
-  KD_MPI_CHECK(MPI_Comm_split(comm_, color, key, &sub));
+  KD_MPI_CHECK(MPI_Comm_split(comm_, color < 0 ? MPI_UNDEFINED : color, key, &sub));
+  if (sub == MPI_COMM_NULL) return nullptr;
   return std::make_shared<MpiCommunicator>(sub, /*owns=*/true, nonblocking_);
 }
 

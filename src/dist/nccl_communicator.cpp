@@ -117,7 +117,8 @@ class NcclCommunicator : public Communicator {
   }
   std::shared_ptr<Communicator> split(int color, int key) override {
     MPI_Comm sub;
-    KD_MPI_CHECK(MPI_Comm_split(control_.comm(), color, key, &sub));
+    KD_MPI_CHECK(MPI_Comm_split(control_.comm(), color < 0 ? MPI_UNDEFINED : color, key, &sub));
+    if (sub == MPI_COMM_NULL) return nullptr;
     return std::make_shared<NcclCommunicator>(sub, /*owns=*/true);
   }
   double allreduce_scalar(double v, ReduceOp op) override {

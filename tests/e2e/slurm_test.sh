@@ -4,7 +4,7 @@
 # directory.
 #
 #   tests/e2e/slurm_test.sh KDPRUNE_BIN CONFIG [--requeue] [--launcher srun|mpirun]
-#                           [--script pretrain.sbatch|distill.sbatch|schubert.sbatch] [-- ARGS...]
+#                           [--script pretrain.sbatch|distill.sbatch|schubert.sbatch|campaign.sbatch] [-- ARGS...]
 #
 #   --requeue    also exercise checkpoint-and-requeue: once the job has written its first
 #                checkpoint, send SIGUSR1 to the batch shell (what Slurm does before the time
@@ -181,7 +181,17 @@ restarts=$(job_field "$JOB" Restarts)
 [ "$state" = COMPLETED ] || job_fail "job $JOB ended $state (exit code $exit_code), expected COMPLETED"
 [ "$exit_code" = 0:0 ] || job_fail "job $JOB exit code $exit_code, expected 0:0"
 last=$(latest_step)
-if [ -z "$last" ] && [ -s "$RUN_DIR/model/config.json" ] && [ -s "$RUN_DIR/rounds.jsonl" ]; then
+if [ -s "$RUN_DIR/campaign_report.json" ]; then
+  # campaign.sbatch: each stage has its own run directory; every one must be done.
+  /usr/bin/python3 - "$RUN_DIR/campaign_report.json" <<'PY' || job_fail "campaign stages not all done"
+import json, sys
+rows = json.load(open(sys.argv[1]))["stages"]
+bad = [(s["stage"], s["status"]) for s in rows if s["status"] != "done"]
+assert rows and not bad, bad
+print(f"campaign of {len(rows)} stages done on ranks {sorted({r for s in rows for r in s['ranks']})}")
+PY
+  say "job $JOB COMPLETED"
+elif [ -z "$last" ] && [ -s "$RUN_DIR/model/config.json" ] && [ -s "$RUN_DIR/rounds.jsonl" ]; then
   # schubert.sbatch: checkpoints live in each round's phase directories; the result is model/.
   say "job $JOB COMPLETED after $restarts restart(s); pruned model in $RUN_DIR/model"
 else

@@ -31,6 +31,8 @@ TEST(Configs, EveryShippedConfigLoadsAndValidates) {
     if (e.path().extension() != ".yaml") continue;
     const std::string name = e.path().filename().string(), path = e.path().string();
     SCOPED_TRACE(name);
+    // Campaign files (*-campaign.yaml) are planned by a dry run in tests/e2e/campaign_test.sh.
+    if (name.find("-campaign.yaml") != std::string::npos) continue;
     if (name.rfind("relmask-", 0) == 0) {
       EXPECT_NO_THROW(load_and_validate<RelmaskConfig>(path));
     } else if (name.rfind("prompt-", 0) == 0) {
