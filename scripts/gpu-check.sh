@@ -215,6 +215,9 @@ export OPAL_PREFIX="$KIT/usr" PMIX_PREFIX="$la/pmix2" PMIX_MCA_mca_base_componen
 export OMPI_MCA_plm=isolated OMPI_MCA_pml=ob1 OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none
 export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMP_NUM_THREADS=1 KIT
+# A CMake 4 refuses package files that ask for policies older than 3.5 (the kit's ask for
+# ranges, so this is insurance); CMake 3 ignores it.
+export CMAKE_POLICY_VERSION_MINIMUM=3.5
 printf '{"part":"kit","status":"ok","fallback_used":%s}\n' \
   "$(jstr "${used_fallback[*]:-}")" >> "$work/results.jsonl"
 
@@ -228,7 +231,9 @@ cmake_args=(-S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKD_BUIL
   -DCMAKE_PREFIX_PATH="$KIT/usr${torch_prefix:+;$torch_prefix}"
   -DPKG_CONFIG_EXECUTABLE="$KIT/usr/bin/pkgconf" -DMPIRUN="$KIT/usr/bin/mpirun"
   -DMPI_C_COMPILER="$KIT/usr/bin/mpicc" -DMPI_CXX_COMPILER="$KIT/usr/bin/mpicxx"
-  -DMPIEXEC_EXECUTABLE="$KIT/usr/bin/mpirun" -DPython3_EXECUTABLE="$(command -v python3)")
+  -DMPIEXEC_EXECUTABLE="$KIT/usr/bin/mpirun" -DPython3_EXECUTABLE="$(command -v python3)"
+  # the kit's HDF5, found by path: a failing "wrapper" keeps FindHDF5 from a host's h5cc
+  -DHDF5_C_COMPILER_EXECUTABLE="$(command -v false)")
 if [ "$mode" = cuda ]; then
   export TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}"   # no GPU probing at configure
   if ! command -v nvcc > /dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
@@ -245,6 +250,12 @@ if [ "$mode" = cuda ]; then
   echo "gpu-check: NCCL_HOME=${NCCL_HOME:-?} (nccl.h: $( [ -f "$nccl_inc/nccl.h" ] && echo yes || echo no), library: ${nccl_lib:-none})"
   export NCCL_HOME
   cmake_args+=(-DKD_NCCL=ON -DNCCL_INCLUDE_DIR="$nccl_inc" -DNCCL_LIBRARY="$nccl_lib")
+  # pip torch's libtorch_cuda.so needs cuBLAS, cuDNN, ... from the pip nvidia-* packages, which
+  # it finds at run time through its own RUNPATH ($ORIGIN/../../nvidia/...). The linker must
+  # find them too when it links an executable: name their folders (-rpath-link), and do not
+  # fail on a symbol only those libraries' own dependencies define.
+  rpl=$(find "$site/nvidia" "$site/torch/lib" -name 'lib*.so*' -printf '%h\n' 2> /dev/null | sort -u | paste -sd:)
+  cmake_args+=(-DCMAKE_EXE_LINKER_FLAGS="${rpl:+-Wl,-rpath-link,$rpl }-Wl,--allow-shlib-undefined")
 else
   cmake_args+=(-DKD_NCCL=OFF)
 fi

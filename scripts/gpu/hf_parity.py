@@ -47,7 +47,8 @@ TENSORS = ("mlm_logits", "nsp_logits", "sequence_output")
 def cmd_inputs(a):
     g = torch.Generator().manual_seed(a.seed)
     B, T = 3, 16
-    ids = torch.randint(999, a.vocab_size, (B, T), generator=g)  # past [unused*] / specials
+    low = 999 if a.vocab_size > 2000 else 1  # past [unused*] and the specials in a BERT vocab
+    ids = torch.randint(low, a.vocab_size, (B, T), generator=g)
     ids[:, 0] = 101  # [CLS]
     tt = torch.zeros(B, T, dtype=torch.int64)
     tt[:, 8:] = 1
