@@ -53,20 +53,23 @@ jstr() { env -u LD_LIBRARY_PATH python3 -c 'import json,sys; print(json.dumps(sy
 py() { env -u LD_LIBRARY_PATH PYTHONUNBUFFERED=1 python3 "$@"; }
 elapsed() { echo $(( $(date +%s) - KD_T0 )); }
 remaining() { echo $(( KD_BUDGET - $(elapsed) )); }
-# run_logged NAME CMD...: runs CMD with its output in logs/NAME.log; puts NAME's exit code and
-# seconds; on failure prints and puts the log's tail.
+# logof NAME: the log file of NAME in the current part.
+logof() { echo "$KD_GPU_WORK/logs/$KD_PART.$1.log"; }
+# run_logged NAME CMD...: runs CMD with its output in logs/PART.NAME.log; puts NAME's exit code
+# and seconds; on failure prints and puts the log's tail.
 run_logged() {
-  local name="$1" s rc
+  local name="$1" s rc log
   shift
+  log=$(logof "$name")
   s=$(date +%s)
-  "$@" > "$KD_GPU_WORK/logs/$name.log" 2>&1
+  "$@" > "$log" 2>&1
   rc=$?
   put "$name.exit_code" "$rc"
   put "$name.seconds" "$(( $(date +%s) - s ))"
   if [ "$rc" != 0 ]; then
-    echo "  $name: exit $rc; last lines of logs/$name.log:"
-    tail -n 15 "$KD_GPU_WORK/logs/$name.log" | sed 's/^/    /'
-    put "$name.error" "$(jstr "$(tail -n 25 "$KD_GPU_WORK/logs/$name.log")")"
+    echo "  $name: exit $rc; last lines of $(basename "$log"):"
+    tail -n 15 "$log" | sed 's/^/    /'
+    put "$name.error" "$(jstr "$(tail -n 25 "$log")")"
   else
     echo "  $name: ok ($(( $(date +%s) - s )) s)"
   fi
@@ -78,7 +81,7 @@ last_loss() {
 try: print(json.dumps([json.loads(l)["loss"] for l in open(sys.argv[1])][-1]))
 except Exception: print("null")' "$1/metrics.jsonl"
 }
-export -f put jstr py elapsed remaining run_logged last_loss
+export -f put jstr py elapsed remaining logof run_logged last_loss
 
 # part NAME CAP_S: runs part_NAME with a time limit of min(CAP_S, what the budget leaves).
 part() {
@@ -269,7 +272,7 @@ printf '%s\0' "${cmake_args[@]}" > "$work/cmake_args"
 part_configure() { mapfile -d '' KD_CMAKE_ARGS < "$KD_GPU_WORK/cmake_args"; run_logged cmake cmake "${KD_CMAKE_ARGS[@]}"; }
 export -f part_configure part_build
 part configure 150
-grep -E "kdprune:|Torch|CUDA|NCCL|MPI|HDF5" "$work/logs/cmake.log" | grep -v "^--   " | head -n 20 | sed 's/^/  /'
+grep -E "kdprune:|Torch|CUDA|NCCL|MPI|HDF5" "$work/logs/configure.cmake.log" | grep -v "^--   " | head -n 20 | sed 's/^/  /'
 built=no
 if [ -f "$build/build.ninja" ]; then
   part build "${KD_GPU_BUILD_CAP:-330}"
@@ -319,7 +322,7 @@ parity_dir() {
   fi
   run_logged reference py scripts/gpu/hf_parity.py ref --model "$dir" --inputs "$w/in.safetensors" --out "$w/ref.safetensors" || ok=1
   if run_logged transformers py scripts/gpu/hf_parity.py hf --model "$dir" --inputs "$w/in.safetensors" --out "$w/hf.safetensors"; then
-    put hf_load "$(tail -n 1 "$KD_GPU_WORK/logs/transformers.log")"
+    put hf_load "$(tail -n 1 "$(logof transformers)")"
     compare_pair kdprune_cpu_vs_transformers "$w/kd_cpu.safetensors" "$w/hf.safetensors" || ok=1
     [ "$KD_MODE" = cuda ] && { compare_pair kdprune_cuda_vs_transformers "$w/kd_cuda.safetensors" "$w/hf.safetensors" || ok=1; }
     compare_pair transformers_vs_reference "$w/hf.safetensors" "$w/ref.safetensors" || ok=1
@@ -339,7 +342,7 @@ part_parity_hf2kd() {  # (b) transformers-initialised, save_pretrained (safetens
   need_build
   run_logged make_hf py scripts/gpu/hf_parity.py make-hf --out "$KD_GPU_WORK/hf_model" \
     --vocab data/vocab/bert-base-uncased-vocab.txt || exit 1
-  put made "$(tail -n 1 "$KD_GPU_WORK/logs/make_hf.log")"
+  put made "$(tail -n 1 "$(logof make_hf)")"
   parity_dir "$KD_GPU_WORK/hf_model"
 }
 part_parity_base() {  # the BERT-base model kdprune trained in the throughput part
@@ -381,7 +384,13 @@ smoke_schubert() {
   [ -f "$KD_GPU_WORK/runs/$name/summary.json" ] && put "$name.summary" "$(cat "$KD_GPU_WORK/runs/$name/summary.json" | tr -d '\n')"
   return $rc
 }
-part_smoke_pretrain() { need_build; smoke_pretrain smoke_pretrain && smoke_pretrain smoke_pretrain_bf16 --set train.precision=bf16; }
+part_smoke_pretrain() {
+  need_build
+  local ok=0
+  smoke_pretrain smoke_pretrain || ok=1
+  smoke_pretrain smoke_pretrain_bf16 --set train.precision=bf16 || ok=1
+  return $ok
+}
 part_smoke_distill() { need_build; smoke_distill smoke_distill; }
 part_smoke_schubert() { need_build; smoke_schubert smoke_schubert; }
 part_nccl_world1() {
@@ -429,7 +438,7 @@ part_throughput() {
     --bind none --data "$w/shards/*.hdf5" --vocab-size 30522 --hidden $H --layers $L --heads $A \
     --intermediate $F --max-seq 512 --batch-size $B --steps $S --warmup-steps $W \
     --precision bf16 || ok=1
-  tail -n 1 "$KD_GPU_WORK/logs/pytorch.log" > "$w/pytorch.json"
+  tail -n 1 "$(logof pytorch)" > "$w/pytorch.json"
   local j
   j=$(py scripts/gpu/throughput.py --kdprune "$KD_GPU_WORK/runs/tput-kdprune/metrics.jsonl" \
       --pytorch "$w/pytorch.json" --shards "$w/shards/*.hdf5" --hidden $H --layers $L \
