@@ -252,7 +252,9 @@ if [ "$mode" = cuda ]; then
   nccl_lib=$(ls "${NCCL_HOME:-/nonexistent}"/lib/libnccl.so* 2> /dev/null | head -n 1)
   echo "gpu-check: NCCL_HOME=${NCCL_HOME:-?} (nccl.h: $( [ -f "$nccl_inc/nccl.h" ] && echo yes || echo no), library: ${nccl_lib:-none})"
   export NCCL_HOME
-  cmake_args+=(-DKD_NCCL=ON -DNCCL_INCLUDE_DIR="$nccl_inc" -DNCCL_LIBRARY="$nccl_lib")
+  # Hopper, named: torch's CMake files may enable the CUDA language (no device probe then)
+  cmake_args+=(-DKD_NCCL=ON -DNCCL_INCLUDE_DIR="$nccl_inc" -DNCCL_LIBRARY="$nccl_lib"
+    -DCMAKE_CUDA_ARCHITECTURES=90)
   # pip torch's libtorch_cuda.so needs cuBLAS, cuDNN, ... from the pip nvidia-* packages, which
   # it finds at run time through its own RUNPATH ($ORIGIN/../../nvidia/...). The linker must
   # find them too when it links an executable: name their folders (-rpath-link), and do not
