@@ -221,7 +221,7 @@ export OMP_NUM_THREADS=1 KIT
 # A CMake 4 refuses package files that ask for policies older than 3.5 (the kit's ask for
 # ranges, so this is insurance); CMake 3 ignores it.
 export CMAKE_POLICY_VERSION_MINIMUM=3.5
-printf '{"part":"kit","status":"ok","fallback_used":%s}\n' \
+printf '{"part":"kit","status":"ok","seconds":0,"fallback_used":%s}\n' \
   "$(jstr "${used_fallback[*]:-}")" >> "$work/results.jsonl"
 
 # ---- configure and build -----------------------------------------------------------------------
@@ -458,7 +458,7 @@ ctest_subset() {
      --output-junit "$KD_GPU_WORK/$name.xml" "$@")
   local rc=$?
   local j
-  j=$(py scripts/gpu/results.py --junit "$KD_GPU_WORK/$name.xml")
+  j=$(py scripts/gpu/results.py --junit "$KD_GPU_WORK/$name.xml" "$(logof "$name")")
   echo "  $name: $j"
   put counts "${j:-null}"
   return $rc

@@ -2,12 +2,24 @@
 """scripts/gpu-check.sh's results: one JSON file from the parts' records, and a short summary.
 
   results.py WORK OUT.json MODE ELAPSED_S    assemble WORK/results.jsonl + WORK/parts/*.kv
-  results.py --junit FILE.xml                pass/fail/skip counts of a ctest JUnit file
+  results.py --junit FILE.xml [LOG]          pass/fail/skip counts of a ctest JUnit file (and
+                                             ctest's own failed/total line from its log)
 """
 import json
 import os
 import sys
 import xml.etree.ElementTree as ET
+
+
+def ctest_line(log):
+    """ctest's own closing count: "NN% tests passed, F tests failed out of T" (a test that was
+    not built counts as failed there, as "not run" in the JUnit file)."""
+    import re
+    try:
+        m = re.findall(r"(\d+)% tests passed, (\d+) tests? failed out of (\d+)", open(log).read())
+    except OSError:
+        return {}
+    return {"ctest_failed": int(m[-1][1]), "ctest_total": int(m[-1][2])} if m else {}
 
 
 def junit_counts(path):
@@ -44,7 +56,10 @@ def read_kv(path):
 def main():
     if sys.argv[1] == "--junit":
         try:
-            print(json.dumps(junit_counts(sys.argv[2])))
+            c = junit_counts(sys.argv[2])
+            if len(sys.argv) > 3:
+                c.update(ctest_line(sys.argv[3]))
+            print(json.dumps(c))
         except Exception as e:  # noqa: BLE001
             print(json.dumps({"error": f"{sys.argv[2]}: {e}"}))
             sys.exit(1)
