@@ -22,7 +22,7 @@
 # Environment: OUT (default build-gpu-check/out), KD_GPU_WORK (default /tmp/kdprune-gpu-check),
 # KD_GPU_BUDGET_S (seconds for everything, default 480), KD_GPU_CHECK_MODE (auto|cuda|cpu),
 # KD_GPU_JOBS (build jobs, default nproc), KD_GPU_BUILD_CAP (seconds for kdprune's build,
-# default 330), KD_GPU_PHASE2 (targets built after kdprune for the
+# default 390), KD_GPU_PHASE2 (targets built after kdprune for the
 # ctest parts, default all), KD_TORCH_PREFIX (LibTorch's CMake prefix; default the python3
 # torch's), NCCL_HOME (default: the pip nvidia-nccl package beside torch), KD_GPU_REUSE_BUILD=1
 # (keep WORK/build from the last run: for trying this script, not for results).
@@ -277,7 +277,7 @@ part configure 150
 grep -E "kdprune:|Torch|CUDA|NCCL|MPI|HDF5" "$work/logs/configure.cmake.log" | grep -v "^--   " | head -n 20 | sed 's/^/  /'
 built=no
 if [ -f "$build/build.ninja" ]; then
-  part build "${KD_GPU_BUILD_CAP:-330}"
+  part build "${KD_GPU_BUILD_CAP:-390}"
   [ -x "$build/kdprune" ] && [ -x "$build/tests/e2e/bert_logits" ] && built=yes
 fi
 export KD_BIN="$build/kdprune" KD_PREP="$build/kdprune-prep" KD_LOGITS="$build/tests/e2e/bert_logits"
@@ -425,7 +425,8 @@ part_throughput() {
   run_logged shards py bench/make_synthetic_shards.py --out "$w/shards" --shards 2 \
     --rows $(( (W + S) * B / 2 + B )) --max-seq 128 --max-pred 20 || exit 1
   if [ -x "$KD_BIN" ]; then
-    run_logged kdprune "$KD_BIN" pretrain --config configs/quickstart.yaml \
+    # each side has its own limit, so a slow kdprune still leaves PyTorch its run
+    run_logged kdprune timeout 85 "$KD_BIN" pretrain --config configs/quickstart.yaml \
       --set "data.train=[\"$w/shards/*.hdf5\"]" --set device="$KD_MODE" --set threads=2 \
       --set model.hidden_size=$H --set model.num_layers=$L --set model.num_heads=$A \
       --set model.intermediate_size=$F --set model.max_position_embeddings=512 \
@@ -436,7 +437,8 @@ part_throughput() {
   else
     put kdprune.error '"not built"'; ok=1
   fi
-  run_logged pytorch py bench/pytorch_ddp_pretrain.py --device "$KD_MODE" --nproc 1 --threads 2 \
+  run_logged pytorch timeout 55 env -u LD_LIBRARY_PATH PYTHONUNBUFFERED=1 python3 \
+    bench/pytorch_ddp_pretrain.py --device "$KD_MODE" --nproc 1 --threads 2 \
     --bind none --data "$w/shards/*.hdf5" --vocab-size 30522 --hidden $H --layers $L --heads $A \
     --intermediate $F --max-seq 512 --batch-size $B --steps $S --warmup-steps $W \
     --precision bf16 || ok=1
