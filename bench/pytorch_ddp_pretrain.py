@@ -11,6 +11,11 @@ own core by default, as mpirun binds kdprune's ranks.
     /usr/bin/python3 bench/pytorch_ddp_pretrain.py --data '/tmp/shards/*.hdf5' \
         --batch-size 16 --steps 20 --warmup-steps 3 --precision bf16
 
+On a GPU (`--device cuda`, scripts/gpu-check.sh): rank r uses GPU r, NCCL instead of gloo, CUDA
+autocast, no core binding, and the default AdamW implementation of PyTorch on CUDA (foreach);
+with one rank there is no DDP wrapper (kdprune's world of 1 has no all-reduce either). Step times
+include the device work: each step ends with loss.item(), which waits for the GPU.
+
 Rank 0 prints per-rank step times (lines starting with '#') and, last, one JSON line that
 bench/ comparison scripts parse. Tokens are counted as batch × seq × ranks per step, i.e. padded
 positions included (the work done is the same for padded and real tokens).
@@ -245,16 +250,25 @@ def bind_to_cores(rank, threads):
 
 
 def worker(rank, args, port):
-    cores = bind_to_cores(rank, args.threads) if args.bind == "core" else None
+    cuda = args.device == "cuda"
+    cores = bind_to_cores(rank, args.threads) if args.bind == "core" and not cuda else None
     torch.set_num_threads(args.threads)
+    device = torch.device("cuda", rank) if cuda else torch.device("cpu")
+    if cuda:
+        torch.cuda.set_device(device)
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", init_method="env://", rank=rank, world_size=args.nproc)
+    dist.init_process_group("nccl" if cuda else "gloo", init_method="env://", rank=rank,
+                            world_size=args.nproc)
     world = dist.get_world_size()
 
     torch.manual_seed(args.seed)  # same initial weights everywhere (DDP also broadcasts rank 0's)
-    model = BertForPreTraining(args)
-    ddp = DDP(model, bucket_cap_mb=args.bucket_cap_mb,
-              gradient_as_bucket_view=args.grad_as_bucket_view)
+    model = BertForPreTraining(args).to(device)
+    if cuda and world == 1:
+        ddp = model  # nothing to all-reduce
+    else:
+        ddp = DDP(model, bucket_cap_mb=args.bucket_cap_mb,
+                  gradient_as_bucket_view=args.grad_as_bucket_view,
+                  device_ids=[rank] if cuda else None)
 
     # BERT's recipe: no weight decay on biases and LayerNorm parameters.
     decay, no_decay = [], []
@@ -262,7 +276,9 @@ def worker(rank, args, port):
         (no_decay if p.ndim == 1 else decay).append(p)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}],
-                            lr=args.lr, betas=(0.9, 0.999), eps=1e-6, foreach=args.foreach)
+                            lr=args.lr, betas=(0.9, 0.999), eps=1e-6,
+                            # CPU: the per-tensor loop unless asked; CUDA: PyTorch's default
+                            foreach=args.foreach if args.foreach is not None or cuda else False)
     total = args.warmup_steps + args.steps
     lr_warm = max(1, int(round(args.lr_warmup * total)))
 
@@ -276,7 +292,7 @@ def worker(rank, args, port):
         sys.exit(f"--data '{args.data}' matches no file; generate shards with "
                  "bench/make_synthetic_shards.py or point it at NVIDIA-layout HDF5 shards")
     data = RankRows(paths, rank, world, args.vocab_size, args.max_seq)
-    autocast = (torch.autocast(device_type="cpu", dtype=torch.bfloat16)
+    autocast = (torch.autocast(device_type=args.device, dtype=torch.bfloat16)
                 if args.precision == "bf16" else contextlib.nullcontext())
 
     step_s, cpu_s, losses = [], [], []  # wall and process-CPU seconds per step
@@ -286,7 +302,7 @@ def worker(rank, args, port):
             dist.barrier()
             t_start, load_before = time.perf_counter(), data.load_s
         t0, c0 = time.perf_counter(), time.process_time()
-        batch = data.next_batch(args.batch_size)
+        batch = [t.to(device, non_blocking=True) for t in data.next_batch(args.batch_size)]
         with autocast:
             loss = ddp(*batch)
         loss.backward()  # gradients all-reduced by DDP, overlapped with the backward pass
@@ -348,7 +364,7 @@ def report(args, per_rank, seq):
         "bind": args.bind, "hidden": args.hidden, "layers": args.layers, "heads": args.heads,
         "intermediate": args.intermediate, "vocab_size": args.vocab_size, "dropout": args.dropout,
         "shard_load_s": round(max(r["load_s"] for r in per_rank), 3),
-        "torch": torch.__version__,
+        "torch": torch.__version__, "device": args.device,
     }), flush=True)
 
 
@@ -381,6 +397,8 @@ def parse_args(argv=None):
     g.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                    help="bf16 = CPU autocast around forward+loss, fp32 master weights")
     g.add_argument("--seed", type=int, default=12345)
+    g.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                   help="cuda: rank r on GPU r, NCCL, CUDA autocast")
     g = ap.add_argument_group("parallelism")
     g.add_argument("--nproc", type=int, default=2, help="ranks, all spawned by this command")
     g.add_argument("--threads", type=int, default=1, help="torch.set_num_threads per rank")
@@ -389,8 +407,9 @@ def parse_args(argv=None):
     g.add_argument("--bucket-cap-mb", type=float, default=25)
     g.add_argument("--grad-as-bucket-view", action=argparse.BooleanOptionalAction, default=True,
                    help="DDP gradient_as_bucket_view (saves a gradient copy per step)")
-    g.add_argument("--foreach", action=argparse.BooleanOptionalAction, default=False,
-                   help="AdamW's multi-tensor (foreach) implementation (measured no faster on CPU)")
+    g.add_argument("--foreach", action=argparse.BooleanOptionalAction, default=None,
+                   help="AdamW's multi-tensor (foreach) implementation (default: off on CPU, "
+                        "measured no faster there; PyTorch's default on CUDA)")
     g.add_argument("--port", type=int, default=0, help="rendezvous port (0 = pick a free one)")
     args = ap.parse_args(argv)
     if args.hidden % args.heads:
