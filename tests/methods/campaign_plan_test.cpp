@@ -92,6 +92,10 @@ TEST(CampaignPlan, PerRankBatchStagesGetSpareRanksOnlyWhenNothingWaits) {
   c.stages = {stage("train", 0)};
   p = make_plan(c, {{"train", per_rank(100)}}, 8);
   EXPECT_EQ(p.stage("train").ranks.size(), 8u);  // alone: the whole world, as a plain run
+  // First of a chain: the stages after it wait for it anyway, so it takes the world.
+  c.stages = {stage("train", 0), stage("next", 0, {"train"})};
+  p = make_plan(c, {{"train", per_rank(100)}, {"next", units(10, 8)}}, 8);
+  EXPECT_EQ(p.stage("train").ranks.size(), 8u);
 }
 
 TEST(CampaignConfig, ReferencesResolveToStageDirectories) {

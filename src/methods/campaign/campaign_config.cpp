@@ -159,12 +159,13 @@ CampaignConfig load_campaign(const std::string& path, const std::vector<std::str
   CampaignConfig c;
   c.source = path;
   YAML::Node root = config::load_yaml_with_overrides(path, sets);
-  static const std::set<std::string> known = {"campaign_dir", "on_error",        "dist",  "device",
-                                              "rank_gflops",  "failure_grace_s", "stages"};
+  static const std::set<std::string> known = {
+      "campaign_dir",    "on_error",          "dist",           "device", "rank_gflops", "stages",
+      "failure_grace_s", "link_gbytes_per_s", "link_latency_us"};
   for (const auto& kv : root)
     KD_CHECK_HINT(known.count(kv.first.Scalar()),
                   "a campaign has: campaign_dir, on_error, dist, device, rank_gflops, "
-                  "failure_grace_s, stages",
+                  "link_gbytes_per_s, link_latency_us, failure_grace_s, stages",
                   "{}: unknown key '{}'", path, kv.first.Scalar());
   if (root["campaign_dir"]) c.campaign_dir = root["campaign_dir"].Scalar();
   if (root["on_error"]) c.on_error = root["on_error"].Scalar();
@@ -182,6 +183,10 @@ CampaignConfig load_campaign(const std::string& path, const std::vector<std::str
   KD_CHECK(c.device == "cpu" || c.device == "cuda", "{}: device must be cpu or cuda", path);
   if (root["rank_gflops"]) c.rank_gflops = root["rank_gflops"].as<double>();
   KD_CHECK(c.rank_gflops > 0, "{}: rank_gflops must be > 0", path);
+  if (root["link_gbytes_per_s"]) c.link_gbytes_per_s = root["link_gbytes_per_s"].as<double>();
+  if (root["link_latency_us"]) c.link_latency_us = root["link_latency_us"].as<double>();
+  KD_CHECK(c.link_gbytes_per_s > 0 && c.link_latency_us >= 0,
+           "{}: link_gbytes_per_s must be > 0 and link_latency_us >= 0", path);
   if (root["failure_grace_s"]) c.failure_grace_s = root["failure_grace_s"].as<double>();
   const YAML::Node stages = root["stages"];
   KD_CHECK_HINT(stages && stages.IsMap() && stages.size() > 0,

@@ -39,12 +39,14 @@ struct StageSpec {
 struct CampaignConfig {
   std::string source;  // the campaign file (for messages)
   std::string campaign_dir = "runs/campaign";
-  std::string on_error = "abort";  // abort | continue
-  std::string backend = "auto";    // dist.backend of the groups: auto | mpi | nccl
-  std::string device = "cpu";      // cpu | cuda (NCCL groups on cuda)
-  double rank_gflops = 40;         // the cost model's sustained GFLOP/s of one rank
-  double failure_grace_s = 20;     // on_error continue: wait for the group's other ranks
-  std::vector<StageSpec> stages;   // in the file's order
+  std::string on_error = "abort";   // abort | continue
+  std::string backend = "auto";     // dist.backend of the groups: auto | mpi | nccl
+  std::string device = "cpu";       // cpu | cuda (NCCL groups on cuda)
+  double rank_gflops = 100;         // the cost model: sustained GFLOP/s of one rank,
+  double link_gbytes_per_s = 12.5;  // its all-reduce link (100 Gbit/s) and latency
+  double link_latency_us = 5;
+  double failure_grace_s = 20;    // on_error continue: wait for the group's other ranks
+  std::vector<StageSpec> stages;  // in the file's order
   // Text of the campaign file with its overrides (a resumed campaign must plan the same).
   std::string effective_yaml;
 

@@ -133,12 +133,21 @@ Plan make_plan(const CampaignConfig& c, const std::map<std::string, StageEstimat
         ++count[best];
         --left;
       }
-      if (nothing_waiting) {  // the rest to the per-rank-batch stages, evenly
-        std::vector<size_t> weak;
-        for (size_t i = 0; i < autos.size(); ++i)
-          if (estimates.at(autos[i]->name).per_rank_batch) weak.push_back(i);
-        for (size_t k = 0; left > 0 && !weak.empty(); ++k, --left) ++count[weak[k % weak.size()]];
-      }
+      // Spare ranks to the per-rank-batch stages (more data in the same time) only where no
+      // waiting stage could have used them: every other stage that runs now ends after them.
+      double other_end = -1;
+      for (int r = 0; r < world; ++r)
+        if (!is_free(r) && (other_end < 0 || free_at[r] < other_end)) other_end = free_at[r];
+      for (size_t i = 0; i < autos.size(); ++i)
+        if (!estimates.at(autos[i]->name).per_rank_batch &&
+            (other_end < 0 || t + dur(i) < other_end))
+          other_end = t + dur(i);
+      std::vector<size_t> weak;
+      for (size_t i = 0; i < autos.size(); ++i)
+        if (estimates.at(autos[i]->name).per_rank_batch &&
+            (nothing_waiting || other_end < 0 || other_end >= t + dur(i)))
+          weak.push_back(i);
+      for (size_t k = 0; left > 0 && !weak.empty(); ++k, --left) ++count[weak[k % weak.size()]];
       for (size_t i = 0; i < autos.size(); ++i) {
         start(*autos[i],
               std::vector<int>(free.begin() + next_free, free.begin() + next_free + count[i]));

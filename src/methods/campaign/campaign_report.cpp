@@ -45,12 +45,18 @@ nlohmann::json headlines(const CampaignConfig& c, const StageSpec& s) {
     }
   }
   if (summary.contains("summary") && summary["summary"].is_array()) {  // finetune
+    // Each task's own metric (finetune_report.json), on test where it is labelled, else dev.
+    const auto report = read_json(dir + "/finetune_report.json");
     for (const auto& row : summary["summary"]) {
-      const auto& test = row.contains("test") ? row["test"] : row.value("dev", nlohmann::json{});
-      if (!test.is_object() || test.empty()) continue;
-      const auto& first = test.begin();
-      h["downstream"][row.value("model", "?") + "/" + row.value("task", "?")] = {
-          {first.key(), first.value().value("mean", 0.0)}, {"sd", first.value().value("sd", 0.0)}};
+      const std::string task = row.value("task", "?");
+      const auto& set = row.contains("test") ? row["test"] : row.value("dev", nlohmann::json{});
+      if (!set.is_object() || set.empty()) continue;
+      std::string metric = set.begin().key();
+      if (report.contains("tasks") && report["tasks"].contains(task))
+        metric = report["tasks"][task].value("metric", metric);
+      if (!set.contains(metric)) continue;
+      h["downstream"][row.value("model", "?") + "/" + task] = {
+          {metric, set[metric].value("mean", 0.0)}, {"sd", set[metric].value("sd", 0.0)}};
     }
   }
   const std::string json = arg_value(s, c, "--json");

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <type_traits>
 
 #include "common/config_io.h"
 #include "data/file_globs.h"
@@ -53,6 +54,13 @@ int shard_seq_len(const std::vector<std::string>& globs, std::string& basis) {
   return kDefaultSeq;
 }
 
+// Encoder parameters plus a bert-base-uncased embedding table of that width (the all-reduced
+// gradient includes it): H from N ≈ 12·L·H² is not known here, so 30522 × 256 is assumed for
+// small models and 30522 × 768 from 20M encoder parameters up.
+double full_params(double encoder) {
+  return encoder + 30522.0 * (encoder < 2e7 ? 256 : 768);
+}
+
 double flops_seconds(double flops, const CampaignConfig& c) {
   return flops / (c.rank_gflops * 1e9);
 }
@@ -64,6 +72,8 @@ StageEstimate estimate_pretrain(const CampaignConfig& c, const StageSpec& s,
   e.per_rank_batch = true;
   e.output_params = cfg.model.dir.empty() ? encoder_params(model_config_from(cfg.model))
                                           : params_of(cfg.model.dir);
+  e.sync_steps = cfg.train.steps;
+  e.sync_bytes = 4 * full_params(e.output_params);
   const int seq = shard_seq_len(cfg.data.train, e.basis);
   const double tokens = double(cfg.train.steps) * cfg.train.grad_accum * cfg.data.batch_size * seq;
   e.work_s = flops_seconds(6 * e.output_params * tokens, c);
@@ -80,6 +90,8 @@ StageEstimate estimate_distill(const CampaignConfig& c, const StageSpec& s,
   e.per_rank_batch = true;
   const double teacher = params_of(cfg.teacher.dir);
   e.output_params = encoder_params(model_config_from(cfg.student));
+  e.sync_steps = cfg.train.steps;
+  e.sync_bytes = 4 * double(model_config_from(cfg.student).num_parameters());
   const int seq = shard_seq_len(cfg.data.train, e.basis);
   const double tokens = double(cfg.train.steps) * cfg.train.grad_accum * cfg.data.batch_size * seq;
   // Teacher forward; Tutor-KD adds a teacher pass on the pseudo sample and trains a tutor head.
@@ -100,6 +112,8 @@ StageEstimate estimate_schubert(const CampaignConfig& c, const StageSpec& s,
   e.per_rank_batch = true;
   const double n = params_of(cfg.model.dir);
   e.output_params = n * cfg.schubert.target_fraction;
+  e.sync_steps = cfg.schubert.rounds * (cfg.schubert.regularise.steps + cfg.train.steps);
+  e.sync_bytes = 4 * full_params(n);
   const int seq = shard_seq_len(cfg.data.train, e.basis);
   const double steps =
       double(cfg.schubert.rounds) * (cfg.schubert.regularise.steps + cfg.train.steps);
@@ -126,10 +140,15 @@ StageEstimate estimate_probing(const CampaignConfig& c, const StageSpec& s,
     e.basis = ", probe sets not readable yet: 1 relation of 1000 facts assumed";
     facts = 1000;
   }
-  // probe_work counts fact forward passes (a training fact is 3: forward + backward).
-  e.work_s = flops_seconds(2 * n * kTokensPerFact * facts, c);
-  e.basis = fmt::format("2·N·16·fact passes, N={:.2g}, {:.3g} passes over {} relations", n, facts,
-                        e.units) +
+  // probe_work counts fact forward passes (a training fact is 3: forward + backward); a prompt
+  // ensemble runs each fact once per prompt.
+  double per_fact = 1;
+  if constexpr (std::is_same_v<Config, PromptConfig>)
+    per_fact = double(std::max<size_t>(1, cfg.prompt.inits.size()));
+  e.work_s = flops_seconds(2 * n * kTokensPerFact * facts * per_fact, c);
+  const std::string prompts = per_fact > 1 ? fmt::format(" × {:.0f} prompts", per_fact) : "";
+  e.basis = fmt::format("2·N·16·fact passes, N={:.2g}, {:.3g} passes{} over {} relations", n, facts,
+                        prompts, e.units) +
             e.basis;
   return e;
 }
@@ -189,8 +208,14 @@ StageEstimate estimate_eval_probe(const CampaignConfig& c, const StageSpec& s,
 
 }  // namespace
 
+double StageEstimate::all_reduce_s(int ranks) const {
+  if (ranks <= 1 || sync_bytes <= 0) return 0;
+  const double p = ranks;
+  return 2 * (p - 1) * link_latency_s + 2 * (p - 1) / p * sync_bytes / link_bytes_per_s;
+}
+
 double StageEstimate::duration_s(int ranks) const {
-  if (per_rank_batch) return work_s;
+  if (per_rank_batch) return work_s + double(sync_steps) * all_reduce_s(ranks);
   return work_s / double(std::max<int64_t>(1, std::min<int64_t>(ranks, units)));
 }
 
@@ -222,6 +247,8 @@ StageEstimate estimate_stage(const CampaignConfig& campaign, const StageSpec& st
     e.work_s = stage.cost_s;
     e.basis = "cost_s from the campaign file";
   }
+  e.link_latency_s = campaign.link_latency_us * 1e-6;
+  e.link_bytes_per_s = campaign.link_gbytes_per_s * 1e9;
   return e;
 }
 

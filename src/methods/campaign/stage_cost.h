@@ -10,6 +10,11 @@
 // *per rank*, so more ranks process more data in the same time (duration independent of r);
 // commands that split units over rank groups (relations, fine-tuning runs, probe facts) get
 // faster up to one rank per unit. A stage's `cost_s` replaces the estimate.
+//
+// Communication: a data-parallel trainer on r > 1 ranks also all-reduces its fp32 gradients
+// (4 bytes per parameter, the tied embedding included) every optimizer step, costed with the
+// ring model 2(r−1)·α + 2(r−1)/r · S/B (α = link_latency_us, B = link_gbytes_per_s of the
+// campaign); the groups of unit-split commands are one rank per unit and do not communicate.
 #pragma once
 #include <functional>
 #include <string>
@@ -23,9 +28,13 @@ struct StageEstimate {
   bool per_rank_batch = false;  // duration independent of the rank count
   int64_t units = 1;            // most ranks that still shorten it (units split over groups)
   double output_params = 0;     // encoder parameters of the model it publishes (0: none)
-  std::string basis;            // how the estimate was made, for the printed plan
+  int64_t sync_steps = 0;       // optimizer steps that all-reduce gradients (data-parallel)
+  double sync_bytes = 0;        // bytes all-reduced per step
+  double link_latency_s = 0, link_bytes_per_s = 1;  // the ring model's α and B
+  std::string basis;  // how the estimate was made, for the printed plan
 
-  double duration_s(int ranks) const;
+  double duration_s(int ranks) const;    // compute + communication on `ranks`
+  double all_reduce_s(int ranks) const;  // one step's gradient all-reduce (0 on one rank)
 };
 
 // Encoder parameters of the model at `dir` (a published model of an earlier stage is looked up
