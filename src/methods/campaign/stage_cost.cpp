@@ -200,9 +200,45 @@ StageEstimate estimate_eval_probe(const CampaignConfig& c, const StageSpec& s,
       }
   }
   e.units = std::max<int64_t>(1, e.units);
+  // Each column is a pass over the facts: the manual template; with --prompts the prompt chosen
+  // on dev and the ensemble (4 prompts, prompt's default); with --masks the masked model.
+  double passes = 1;
+  for (const auto& a : s.args) {
+    if (a == "--prompts") passes += 1 + 4;
+    if (a == "--masks") passes += 1;
+  }
   const double n = model.empty() ? 0 : params_of(model);
-  e.work_s = flops_seconds(2 * n * kTokensPerFact * std::max(facts, 1.0), c);
-  e.basis = fmt::format("2·N·16·facts, N={:.2g}, {:.0f} facts", n, facts);
+  e.work_s = flops_seconds(2 * n * kTokensPerFact * std::max(facts, 1.0) * passes, c);
+  e.basis = fmt::format("2·N·16·facts, N={:.2g}, {:.0f} facts × {:.0f} pass(es)", n, facts, passes);
+  return e;
+}
+
+// eval-mlm: --model DIR --data GLOB... [--max-batches B --batch-size R]: every held-out row.
+StageEstimate estimate_eval_mlm(const CampaignConfig& c, const StageSpec& s,
+                                const ModelParams& params_of) {
+  StageEstimate e;
+  std::string model;
+  std::vector<std::string> globs;
+  for (size_t i = 0; i < s.args.size(); ++i) {
+    if (s.args[i] == "--model" && i + 1 < s.args.size())
+      model = resolve_references(c, s.args[i + 1]);
+    if (s.args[i] == "--data")
+      for (size_t k = i + 1; k < s.args.size() && s.args[k].rfind("--", 0) != 0; ++k)
+        globs.push_back(resolve_references(c, s.args[k]));
+  }
+  double tokens = 0;
+  try {
+    for (const auto& f : data::expand_globs(globs)) {
+      data::ShardReader shard(f);
+      tokens += double(shard.size()) * shard.seq_len();
+    }
+  } catch (const std::exception&) {
+    e.basis = ", shards not readable yet";
+  }
+  const double n = model.empty() ? 0 : params_of(model);
+  e.units = std::max<int64_t>(1, int64_t(tokens / (64.0 * kDefaultSeq)));  // batches of 64 rows
+  e.work_s = flops_seconds(2 * n * std::max(tokens, 1.0), c);
+  e.basis = fmt::format("2·N·tokens, N={:.2g}, {:.3g} held-out tokens", n, tokens) + e.basis;
   return e;
 }
 
@@ -239,6 +275,8 @@ StageEstimate estimate_stage(const CampaignConfig& campaign, const StageSpec& st
     e = estimate_finetune(campaign, stage, params_of);
   } else if (cmd == "eval-probe") {
     e = estimate_eval_probe(campaign, stage, params_of);
+  } else if (cmd == "eval-mlm") {
+    e = estimate_eval_mlm(campaign, stage, params_of);
   } else {
     e.work_s = 1;
     e.basis = "no cost model for this command: 1 s assumed";
