@@ -354,24 +354,26 @@ part_parity_base() {  # the BERT-base model kdprune trained in the throughput pa
 }
 
 # ---- 1-GPU smoke runs and NCCL in a world of 1 -------------------------------------------------
-smoke_pretrain() {  # smoke_pretrain NAME [--set ...]
+# smoke_training NAME COMMAND ARGS...: one logged run in runs/NAME; puts its last loss.
+smoke_training() {
   local name="$1"; shift
-  run_logged "$name" "$KD_BIN" pretrain --config configs/test-tiny.yaml \
-    --set "data.train=[\"$KD_GPU_WORK/data/train/*.h5\"]" --set device="$KD_MODE" \
-    --set train.steps=6 --set train.checkpoint_every=3 --set run_dir="$KD_GPU_WORK/runs/$name" "$@"
+  run_logged "$name" "$KD_BIN" "$@" --set run_dir="$KD_GPU_WORK/runs/$name"
   local rc=$?
   put "$name.last_loss" "$(last_loss "$KD_GPU_WORK/runs/$name")"
   return $rc
 }
+smoke_pretrain() {  # smoke_pretrain NAME [--set ...]
+  local name="$1"; shift
+  smoke_training "$name" pretrain --config configs/test-tiny.yaml \
+    --set "data.train=[\"$KD_GPU_WORK/data/train/*.h5\"]" --set device="$KD_MODE" \
+    --set train.steps=6 --set train.checkpoint_every=3 "$@"
+}
 smoke_distill() {
   local name="$1"; shift
-  run_logged "$name" "$KD_BIN" distill --config configs/test-distill.yaml \
+  smoke_training "$name" distill --config configs/test-distill.yaml \
     --set teacher.dir="$KD_GPU_WORK/teacher" --set "data.train=[\"$KD_GPU_WORK/data/train/*.h5\"]" \
     --set "data.heldout=[\"$KD_GPU_WORK/data/heldout/*.h5\"]" --set device="$KD_MODE" \
-    --set train.steps=4 --set run_dir="$KD_GPU_WORK/runs/$name" "$@"
-  local rc=$?
-  put "$name.last_loss" "$(last_loss "$KD_GPU_WORK/runs/$name")"
-  return $rc
+    --set train.steps=4 "$@"
 }
 smoke_schubert() {
   local name="$1"; shift
@@ -475,7 +477,7 @@ part_cuda_tests() {
   ctest_subset cuda -L cuda -j 1
 }
 export -f compare_pair parity_dir part_parity_kd2hf part_parity_hf2kd part_parity_base \
-  smoke_pretrain smoke_distill smoke_schubert part_smoke_pretrain part_smoke_distill \
+  smoke_training smoke_pretrain smoke_distill smoke_schubert part_smoke_pretrain part_smoke_distill \
   part_smoke_schubert part_nccl_world1 part_throughput ctest_subset part_unit_tests \
   part_mpi_tests part_cuda_tests part_fixtures
 

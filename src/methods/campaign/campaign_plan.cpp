@@ -55,10 +55,7 @@ std::map<std::string, StageEstimate> estimate_stages(const CampaignConfig& c) {
     auto it = published.find(std::filesystem::path(dir).lexically_normal().string());
     if (it != published.end() && it->second > 0) return it->second;
     try {
-      const auto cfg = model::load_config(dir);
-      return double(cfg.num_parameters()) -
-             double(cfg.vocab_size + cfg.max_position_embeddings + cfg.type_vocab_size) *
-                 cfg.hidden_size;
+      return encoder_params(model::load_config(dir));
     } catch (const std::exception&) {
       return 1e6;  // unknown: a small model; the stage's own checks report a missing directory
     }

@@ -61,6 +61,14 @@ double full_params(double encoder) {
   return encoder + 30522.0 * (encoder < 2e7 ? 256 : 768);
 }
 
+// Tokens one rank processes over a data-parallel run (steps × micro-steps × batch × T); sets
+// `seq` to T (from the shards when readable; `basis` says when it is assumed).
+double per_rank_tokens(const train::TrainConfig& train, const DataSection& data, int& seq,
+                       std::string& basis) {
+  seq = shard_seq_len(data.train, basis);
+  return double(train.steps) * train.grad_accum * data.batch_size * seq;
+}
+
 double flops_seconds(double flops, const CampaignConfig& c) {
   return flops / (c.rank_gflops * 1e9);
 }
@@ -74,8 +82,8 @@ StageEstimate estimate_pretrain(const CampaignConfig& c, const StageSpec& s,
                                           : params_of(cfg.model.dir);
   e.sync_steps = cfg.train.steps;
   e.sync_bytes = 4 * full_params(e.output_params);
-  const int seq = shard_seq_len(cfg.data.train, e.basis);
-  const double tokens = double(cfg.train.steps) * cfg.train.grad_accum * cfg.data.batch_size * seq;
+  int seq = 0;
+  const double tokens = per_rank_tokens(cfg.train, cfg.data, seq, e.basis);
   e.work_s = flops_seconds(6 * e.output_params * tokens, c);
   e.basis = fmt::format("6·N·tokens, N={:.2g}, {} steps × {} × T={} per rank", e.output_params,
                         cfg.train.steps, cfg.data.batch_size, seq) +
@@ -92,8 +100,8 @@ StageEstimate estimate_distill(const CampaignConfig& c, const StageSpec& s,
   e.output_params = encoder_params(model_config_from(cfg.student));
   e.sync_steps = cfg.train.steps;
   e.sync_bytes = 4 * double(model_config_from(cfg.student).num_parameters());
-  const int seq = shard_seq_len(cfg.data.train, e.basis);
-  const double tokens = double(cfg.train.steps) * cfg.train.grad_accum * cfg.data.batch_size * seq;
+  int seq = 0;
+  const double tokens = per_rank_tokens(cfg.train, cfg.data, seq, e.basis);
   // Teacher forward; Tutor-KD adds a teacher pass on the pseudo sample and trains a tutor head.
   const double teacher_passes = cfg.distill.method == "tutor_kd" ? 2 : 1;
   const double per_token = 2 * teacher * teacher_passes + 6 * e.output_params;
@@ -243,6 +251,12 @@ StageEstimate estimate_eval_mlm(const CampaignConfig& c, const StageSpec& s,
 }
 
 }  // namespace
+
+double encoder_params(const model::BertConfig& c) {
+  const double embeddings =
+      double(c.vocab_size + c.max_position_embeddings + c.type_vocab_size) * c.hidden_size;
+  return std::max(1.0, double(c.num_parameters()) - embeddings);
+}
 
 double StageEstimate::all_reduce_s(int ranks) const {
   if (ranks <= 1 || sync_bytes <= 0) return 0;

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "methods/campaign/campaign_config.h"
+#include "model/bert_config.h"
 
 namespace kd::methods::campaign {
 
@@ -36,6 +37,9 @@ struct StageEstimate {
   double duration_s(int ranks) const;    // compute + communication on `ranks`
   double all_reduce_s(int ranks) const;  // one step's gradient all-reduce (0 on one rank)
 };
+
+// Parameters of a BERT without its embedding tables (the N of the cost model).
+double encoder_params(const model::BertConfig& c);
 
 // Encoder parameters of the model at `dir` (a published model of an earlier stage is looked up
 // in `known`, which maps model directories to their estimated parameters).

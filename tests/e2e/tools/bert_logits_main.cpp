@@ -16,10 +16,14 @@ int main(int argc, char** argv) {
   std::string model_dir, inputs, out, device = "cpu";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
-    if (a == "--model") model_dir = argv[i + 1];
-    else if (a == "--inputs") inputs = argv[i + 1];
-    else if (a == "--out") out = argv[i + 1];
-    else if (a == "--device") device = argv[i + 1];
+    if (a == "--model")
+      model_dir = argv[i + 1];
+    else if (a == "--inputs")
+      inputs = argv[i + 1];
+    else if (a == "--out")
+      out = argv[i + 1];
+    else if (a == "--device")
+      device = argv[i + 1];
   }
   if (model_dir.empty() || inputs.empty() || out.empty() || (device != "cpu" && device != "cuda")) {
     std::fprintf(stderr,
