@@ -3,6 +3,7 @@
 //   wordnet.txt: one document per synset: "dog, domestic dog: a member of the genus canis ...",
 //                its examples, then its relation facts from 2 templates each (the probe
 //                template and one more, picked by a hash of the fact)
+//   wordnet-facts.txt: the same documents with only the relation facts
 //   gcide.txt:   one document per headword: "abdomen: the belly, or that part of the body ..."
 #include <cstdio>
 #include <filesystem>
@@ -75,7 +76,9 @@ std::string join_words(const std::vector<std::string>& w, size_t max) {
   return s;
 }
 
-Counts write_wordnet(const CorpusOptions& o, const text::WordPieceTokenizer& tok,
+// facts_only: the relation-fact sentences alone (wordnet-facts.txt), the dense corpus the
+// quickstart teacher learns facts from in minutes; otherwise glosses, examples and facts.
+Counts write_wordnet(const CorpusOptions& o, const text::WordPieceTokenizer& tok, bool facts_only,
                      size_t& facts_out) {
   WordNetDb db(o.wordnet_dir);
   auto facts = wordnet_facts(db, tok);
@@ -86,16 +89,17 @@ Counts write_wordnet(const CorpusOptions& o, const text::WordPieceTokenizer& tok
     by_synset[facts.facts[i].subject_synset].push_back(i);
   const auto& specs = relation_specs();
   text::SentenceSplitter splitter;
-  DocWriter w(o.out + "/wordnet.txt");
+  DocWriter w(o.out + (facts_only ? "/wordnet-facts.txt" : "/wordnet.txt"));
   for (const auto& s : db.synsets()) {
     if (s.words.empty()) continue;
-    if (!s.definition.empty()) {
+    if (!facts_only && !s.definition.empty()) {
       auto sents = splitter.split(s.definition);
       for (size_t k = 0; k < sents.size(); ++k)
         w.sentence(ensure_period(k == 0 ? join_words(s.words, 4) + ": " + std::string(sents[k])
                                         : std::string(sents[k])));
     }
-    for (const auto& ex : s.examples) w.sentence(ensure_period(ex));
+    if (!facts_only)
+      for (const auto& ex : s.examples) w.sentence(ensure_period(ex));
     auto it = by_synset.find(&s);
     if (it != by_synset.end()) {
       for (size_t fi : it->second) {
@@ -140,18 +144,18 @@ int run_corpus(const CorpusOptions& o) {
   Counts total;
   for (const auto& src : o.sources) {
     Counts c;
-    if (src == "wordnet") {
+    if (src == "wordnet" || src == "wordnet-facts") {
       size_t facts = 0;
-      c = write_wordnet(o, tok, facts);
-      std::printf("  wordnet.txt  %zu documents, %zu sentences (%zu relation facts), %.1f MB\n",
-                  c.documents, c.sentences, facts, c.bytes / 1e6);
+      c = write_wordnet(o, tok, src == "wordnet-facts", facts);
+      std::printf("  %-12s %zu documents, %zu sentences (%zu relation facts), %.1f MB\n",
+                  (src + ".txt").c_str(), c.documents, c.sentences, facts, c.bytes / 1e6);
     } else if (src == "gcide") {
       GcideStats st;
       c = write_gcide(o, st);
       std::printf("  gcide.txt    %zu documents, %zu sentences (%zu definitions), %.1f MB\n",
                   c.documents, c.sentences, st.definitions, c.bytes / 1e6);
     } else {
-      KD_FAIL("unknown --source '{}' (known: wordnet, gcide)", src);
+      KD_FAIL("unknown --source '{}' (known: wordnet, wordnet-facts, gcide)", src);
     }
     total.documents += c.documents;
     total.sentences += c.sentences;
@@ -166,7 +170,9 @@ int run_corpus(const CorpusOptions& o) {
 
 Runner register_corpus(CLI::App& app) {
   auto o = std::make_shared<CorpusOptions>();
-  app.add_option("--source", o->sources, "wordnet,gcide")->delimiter(',')->capture_default_str();
+  app.add_option("--source", o->sources, "wordnet, wordnet-facts (relation facts only), gcide")
+      ->delimiter(',')
+      ->capture_default_str();
   app.add_option("--out", o->out, "output directory")->required();
   app.add_option("--vocab", o->vocab, "vocab.txt (relation objects prefer single-token words)")
       ->default_val(std::string(KD_SOURCE_DIR) + "/data/vocab/bert-base-uncased-vocab.txt");

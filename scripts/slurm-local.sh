@@ -36,6 +36,8 @@ MUNGE_SOCKET=$MUNGE_DIR/munge.socket
 NODE=$(hostname -s)
 
 export SLURM_CONF=$CONF
+# shellcheck source=scripts/slurm-conf-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/slurm-conf-common.sh"
 # The daemons live in /usr/sbin, which non-login shells may lack on PATH.
 export PATH=$PATH:/usr/sbin:/sbin
 
@@ -111,48 +113,15 @@ ClusterName=kdprune-local
 SlurmctldHost=$NODE(127.0.0.1)
 SlurmctldPort=$CTLD_PORT
 SlurmdPort=$SLURMD_PORT
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-# cred_expire: a requeued job may start again only after the old credential expires
-# (default 120 s); one node needs no such margin.
-AuthInfo=socket=$MUNGE_SOCKET,cred_expire=10
-StateSaveLocation=$DIR/state
+$(slurm_conf_common "$MUNGE_SOCKET" "$DIR")
 SlurmdSpoolDir=$DIR/spool
-SlurmctldPidFile=$DIR/run/slurmctld.pid
 SlurmdPidFile=$DIR/run/slurmd.pid
-SlurmctldLogFile=$DIR/log/slurmctld.log
 SlurmdLogFile=$DIR/log/slurmd.log
-SlurmctldDebug=info
-SlurmdDebug=info
-PlugStackConfig=$DIR/plugstack.conf
-# No cgroups: containers rarely allow them. Processes are tracked through /proc.
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-SchedulerType=sched/backfill
-# Re-evaluate pending (e.g. requeued) jobs every few seconds rather than every minute.
-SchedulerParameters=sched_interval=2,bf_interval=2
-# srun --mpi=pmix is requested explicitly by slurm/*.sbatch; plain srun stays MPI-agnostic.
-MpiDefault=none
-ReturnToService=2
-MailProg=/bin/true
-SlurmdTimeout=300
-InactiveLimit=0
-KillWait=30
-# Keep finished jobs visible to 'scontrol show job' for an hour (no accounting database here).
-MinJobAge=3600
 $hw NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName=$PARTITION Nodes=$NODE Default=YES MaxTime=INFINITE State=UP
 EOF
   mv "$CONF.tmp" "$CONF"
-  # An empty plugstack: /etc/slurm/plugstack.conf.d may hold SPANK plugins of a system install.
-  : >"$DIR/plugstack.conf"
+  write_cgroup_conf "$DIR"
 }
 
 # True when something accepts TCP connections on 127.0.0.1:PORT.

@@ -11,6 +11,7 @@
 #   KD_SRUN_MPI    srun --mpi plugin (default pmix)
 #   KD_SRUN_WAIT   seconds srun lets ranks outlive the first rank to exit (default 60)
 #   KD_SRUN_ARGS   extra srun arguments;  KD_MPIRUN_ARGS  extra mpirun arguments
+#   KD_MPIRUN_BIND mpirun --bind-to (default core; none where "nodes" share real cores)
 #   KD_REQUEUE     1 (default): requeue the job when the binary exits 85 after SIGUSR1
 #   RUN_ROOT       parent of the per-job run directories (default $KD_ROOT/runs/slurm)
 #
@@ -78,7 +79,12 @@ kd_launcher_cmd() {
       ;;
     mpirun)
       # Open MPI reads the allocation from SLURM_* and starts its daemons through srun.
-      KD_LAUNCH=(mpirun -np "$ntasks" --map-by "slot:PE=$cpt" --bind-to core)
+      # KD_MPIRUN_BIND=none (emulated nodes sharing real cores): no PE binding either.
+      if [ "${KD_MPIRUN_BIND:-core}" = none ]; then
+        KD_LAUNCH=(mpirun -np "$ntasks" --map-by slot --bind-to none)
+      else
+        KD_LAUNCH=(mpirun -np "$ntasks" --map-by "slot:PE=$cpt" --bind-to "${KD_MPIRUN_BIND:-core}")
+      fi
       [ "$(id -u)" -ne 0 ] || KD_LAUNCH+=(--allow-run-as-root)
       local v
       for v in $(compgen -e | grep -E '^(OMP_|KD_|TORCH_|HDF5_|NCCL_|CUDA_VISIBLE_DEVICES$)'); do

@@ -1,5 +1,6 @@
 // The one place that knows which backends exist (#ifdef KD_HAVE_NCCL lives here only).
 #include <unistd.h>
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 
@@ -16,6 +17,25 @@ namespace {
 bool g_we_initialized_mpi = false;
 int g_local_rank = 0;
 std::shared_ptr<Communicator> g_world_override;
+
+// "2 nodes (node1, node2)": where the ranks are, from every rank's hostname, so a multi-node job
+// shows at start that its ranks really are on different hosts (at most 8 names listed).
+std::string describe_nodes(int world) {
+  constexpr int kLen = 64;
+  char mine[kLen] = {};
+  gethostname(mine, kLen - 1);
+  std::vector<char> all(static_cast<size_t>(kLen) * world);
+  KD_MPI_CHECK(MPI_Allgather(mine, kLen, MPI_CHAR, all.data(), kLen, MPI_CHAR, MPI_COMM_WORLD));
+  std::vector<std::string> hosts;
+  for (int r = 0; r < world; ++r) {
+    std::string h(&all[static_cast<size_t>(r) * kLen]);
+    if (std::find(hosts.begin(), hosts.end(), h) == hosts.end()) hosts.push_back(h);
+  }
+  std::string names;
+  for (size_t i = 0; i < hosts.size() && i < 8; ++i) names += (i ? ", " : "") + hosts[i];
+  if (hosts.size() > 8) names += ", ...";
+  return fmt::format("{} node{} ({})", hosts.size(), hosts.size() == 1 ? "" : "s", names);
+}
 
 int compute_local_rank() {
   MPI_Comm node;
@@ -70,14 +90,16 @@ std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options
   set_process_identity(rank, world);
   init_logging(rank, world);  // so that only rank 0 reports the choice below
   g_local_rank = compute_local_rank();
+  const std::string nodes = world > 1 ? describe_nodes(world) : "";
 
   const bool cuda = options.device == "cuda";
   if (b == "nccl" || (b == "auto" && cuda && world > 1)) {
 #ifdef KD_HAVE_NCCL
     KD_CHECK_HINT(cuda, "set device: cuda, or dist.backend: mpi",
                   "dist.backend nccl needs CUDA tensors but device is '{}'", options.device);
-    log_info("dist", "communicator: nccl over {} ranks (CUDA device = local rank {} mod count)",
-             world, g_local_rank);
+    log_info("dist",
+             "communicator: nccl over {} ranks on {} (CUDA device = local rank {} mod count)",
+             world, nodes, g_local_rank);
     return make_nccl_communicator(MPI_COMM_WORLD, g_local_rank);
 #else
     KD_CHECK_HINT(b != "nccl", "rebuild on a host with the CUDA toolkit and NCCL (KD_NCCL=ON)",
@@ -89,7 +111,7 @@ std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options
     log_info("dist", "communicator: local (world 1)");
     return std::make_shared<LocalCommunicator>();
   }
-  log_info("dist", "communicator: mpi over {} ranks ({} bucket all-reduce)", world,
+  log_info("dist", "communicator: mpi over {} ranks on {} ({} bucket all-reduce)", world, nodes,
            options.mpi_nonblocking ? "non-blocking" : "blocking");
   return std::make_shared<MpiCommunicator>(MPI_COMM_WORLD, false, options.mpi_nonblocking);
 }

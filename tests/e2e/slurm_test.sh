@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Integration test: runs slurm/pretrain.sbatch (or --script) on a real single-node Slurm started by
-# scripts/slurm-local.sh, and checks that the job completes and leaves a checkpoint in its run
-# directory.
+# Integration test: runs slurm/pretrain.sbatch (or --script) on a real Slurm, single-node (started
+# by scripts/slurm-local.sh) or multi-node (--nodes N: scripts/cluster-local.sh, one rank per
+# node), and checks that the job completes and leaves a checkpoint in its run directory.
 #
 #   tests/e2e/slurm_test.sh KDPRUNE_BIN CONFIG [--requeue] [--launcher srun|mpirun]
-#                           [--script pretrain.sbatch|distill.sbatch|schubert.sbatch|campaign.sbatch] [-- ARGS...]
+#                           [--script pretrain.sbatch|distill.sbatch|schubert.sbatch|campaign.sbatch]
+#                           [--nodes N] [--same-losses] [-- ARGS...]
 #
 #   --requeue    also exercise checkpoint-and-requeue: once the job has written its first
 #                checkpoint, send SIGUSR1 to the batch shell (what Slurm does before the time
@@ -14,6 +15,12 @@
 #                `-- --set train.max_steps=200` if the config alone is too short.
 #   --launcher   srun (default) or mpirun inside the allocation (KD_LAUNCHER of slurm/common.sh)
 #   --script     the sbatch script under slurm/ (default pretrain.sbatch)
+#   --nodes N    run on N emulated nodes (network namespaces joined by TCP links), one rank per
+#                node, every Slurm command from the head node; the cluster is brought up (and
+#                taken down again) when it is not already up with N nodes
+#   --same-losses the job's losses (metrics.jsonl, per step; a requeued run's repeated steps
+#                counted once, the last value) must equal, bit for bit, those of the same command
+#                run with mpirun on this host with as many ranks (pretrain/distill only)
 #   ARGS         extra arguments for the kdprune command
 #
 # Environment: KD_SLURM_TEST_TIMEOUT (seconds per job, default 600), KD_SLURM_TEST_KEEP=1 (keep
@@ -35,6 +42,8 @@ BIN=$1
 CONFIG=$2
 shift 2
 REQUEUE=0
+NODES=0
+SAME_LOSSES=0
 LAUNCHER=srun
 SCRIPT=pretrain.sbatch
 while [ $# -gt 0 ]; do
@@ -42,6 +51,8 @@ while [ $# -gt 0 ]; do
     --requeue) REQUEUE=1; shift ;;
     --launcher) LAUNCHER=${2:?--launcher needs srun or mpirun}; shift 2 ;;
     --script) SCRIPT=${2:?--script needs a file name under slurm/}; shift 2 ;;
+    --nodes) NODES=${2:?--nodes needs a node count}; shift 2 ;;
+    --same-losses) SAME_LOSSES=1; shift ;;
     --) shift; break ;;
     *) fail "unknown argument '$1'" ;;
   esac
@@ -49,7 +60,9 @@ done
 EXTRA=("$@")
 
 missing=()
-for t in sbatch scontrol scancel srun sinfo slurmctld slurmd munged; do
+tools=(sbatch scontrol scancel srun sinfo slurmctld slurmd munged)
+[ "$NODES" -eq 0 ] || tools+=(ip tc nsenter unshare)
+for t in "${tools[@]}"; do
   command -v "$t" >/dev/null 2>&1 || [ -x "/usr/sbin/$t" ] || missing+=("$t")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -64,40 +77,55 @@ BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 CONFIG=$(cd "$(dirname "$CONFIG")" && pwd)/$(basename "$CONFIG")
 
 # ---- the cluster ---------------------------------------------------------------------------
-LOCAL=$ROOT/scripts/slurm-local.sh
-eval "$("$LOCAL" env)" # SLURM_CONF for every Slurm command below and for the job
 started=0
-if ! "$LOCAL" status >/dev/null 2>&1; then
-  "$LOCAL" start || fail "could not start the local Slurm (scripts/slurm-local.sh start)"
-  started=1
+if [ "$NODES" -gt 0 ]; then
+  # Every Slurm client runs on the head node (the cluster's addresses exist only there).
+  LOCAL=$ROOT/scripts/cluster-local.sh
+  sl() { "$LOCAL" exec head "$@"; }
+  SLURM_LOGS=${KD_CLUSTER_DIR:-/var/tmp/kdprune-cluster}/log
+  if ! "$LOCAL" status >/dev/null 2>&1 ||
+    ! grep -qx "KD_CLUSTER_NODES=$NODES" "$SLURM_LOGS/../cluster.env" 2>/dev/null; then
+    "$LOCAL" up "$NODES" || fail "could not bring up the $NODES-node cluster (scripts/cluster-local.sh up $NODES)"
+    started=1
+  fi
+else
+  LOCAL=$ROOT/scripts/slurm-local.sh
+  sl() { "$@"; }
+  SLURM_LOGS=${KD_SLURM_DIR:-/var/tmp/kdprune-slurm}/log
+  eval "$("$LOCAL" env)" # SLURM_CONF for every Slurm command below and for the job
+  if ! "$LOCAL" status >/dev/null 2>&1; then
+    "$LOCAL" start || fail "could not start the local Slurm (scripts/slurm-local.sh start)"
+    started=1
+  fi
 fi
+stop_cluster() { if [ "$NODES" -gt 0 ]; then "$LOCAL" down; else "$LOCAL" stop; fi; }
 
 WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/kd-slurm-test.XXXXXX")
 chmod 755 "$WORK"
 JOB=""
 ok=0
 cleanup() {
-  if [ -n "$JOB" ] && [ $ok -eq 0 ]; then scancel "$JOB" >/dev/null 2>&1 || true; fi
+  if [ -n "$JOB" ] && [ $ok -eq 0 ]; then sl scancel "$JOB" >/dev/null 2>&1 || true; fi
   if [ $ok -eq 1 ] && [ "${KD_SLURM_TEST_KEEP:-0}" != 1 ]; then rm -rf "$WORK"; else
     say "work directory kept: $WORK"
   fi
-  if [ $started -eq 1 ] && [ "${KD_SLURM_TEST_KEEP:-0}" != 1 ]; then "$LOCAL" stop >/dev/null || true; fi
+  if [ $started -eq 1 ] && [ "${KD_SLURM_TEST_KEEP:-0}" != 1 ]; then stop_cluster >/dev/null || true; fi
 }
 trap cleanup EXIT
 
 job_field() { # job_field ID FIELD -> value from `scontrol show job -o`
-  scontrol show job -o "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
+  sl scontrol show job -o "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
 }
 
 diagnose() {
   echo "===== scontrol show job $JOB =====" >&2
-  scontrol show job "$JOB" >&2 2>&1 || true
+  sl scontrol show job "$JOB" >&2 2>&1 || true
   echo "===== job log $LOG =====" >&2
   cat "$LOG" >&2 2>/dev/null || echo "(no job log)" >&2
   echo "===== run directory $RUN_DIR =====" >&2
   find "$RUN_DIR" -maxdepth 3 >&2 2>/dev/null || echo "(absent)" >&2
   local f
-  for f in "${KD_SLURM_DIR:-/var/tmp/kdprune-slurm}"/log/slurm{ctld,d}.log; do
+  for f in "$SLURM_LOGS"/slurm*.log; do
     echo "===== last 20 lines of $f =====" >&2
     tail -n 20 "$f" >&2 2>/dev/null || true
   done
@@ -142,12 +170,18 @@ wait_final() {
 
 # ---- submit --------------------------------------------------------------------------------
 sb_args=(--parsable --job-name=kd-slurm-test --output="$WORK/job-%j.out" --time=00:30:00
-  --nodes=1 --ntasks-per-node=2 --cpus-per-task=1)
-# Two ranks on a one-CPU machine: let Slurm place two tasks on one CPU.
-[ "$(nproc)" -ge 2 ] || sb_args+=(--overcommit)
+  --cpus-per-task=1)
+if [ "$NODES" -gt 0 ]; then sb_args+=(--nodes="$NODES" --ntasks-per-node=1); else
+  sb_args+=(--nodes=1 --ntasks-per-node=2)
+  # Two ranks on a one-CPU machine: let Slurm place two tasks on one CPU.
+  [ "$(nproc)" -ge 2 ] || sb_args+=(--overcommit)
+fi
 say "submitting slurm/$SCRIPT (launcher $LAUNCHER) with $BIN, config $CONFIG ${EXTRA[*]}"
-JOB=$(cd "$WORK" && KD_ROOT=$ROOT KD_BIN=$BIN RUN_ROOT=$WORK/runs CONFIG=$CONFIG \
-  KD_LAUNCHER=$LAUNCHER sbatch "${sb_args[@]}" "$ROOT/slurm/$SCRIPT" "${EXTRA[@]}") ||
+# Across emulated nodes: ranks of different nodes share the real cores, so no core binding
+# (shared/notes/multinode.md), and ranks yield while they wait.
+JOB=$(cd "$WORK" && sl env KD_ROOT="$ROOT" KD_BIN="$BIN" RUN_ROOT="$WORK/runs" CONFIG="$CONFIG" \
+  KD_LAUNCHER="$LAUNCHER" KD_MPIRUN_BIND=none OMPI_MCA_mpi_yield_when_idle=1 \
+  sbatch "${sb_args[@]}" "$ROOT/slurm/$SCRIPT" "${EXTRA[@]}") ||
   fail "sbatch failed"
 JOB=${JOB%%;*}
 LOG=$WORK/job-$JOB.out
@@ -171,7 +205,7 @@ if [ $REQUEUE -eq 1 ]; then
   done
   [ -n "$first" ] || job_fail "no checkpoint in $RUN_DIR/checkpoints within ${TIMEOUT}s"
   say "checkpoint step_$first exists; sending SIGUSR1 to the batch shell of job $JOB"
-  scancel --signal=USR1 --batch "$JOB" || job_fail "scancel --signal=USR1 --batch $JOB failed"
+  sl scancel --signal=USR1 --batch "$JOB" || job_fail "scancel --signal=USR1 --batch $JOB failed"
 fi
 
 wait_final
@@ -214,6 +248,36 @@ if [ $REQUEUE -eq 1 ]; then
   [ "$last" -ge "${resumed#step_}" ] ||
     job_fail "newest checkpoint step_$last is older than the one resumed from ($resumed)"
   say "requeue: checkpointed on SIGUSR1, restarted from $resumed, finished at step_$last"
+fi
+if [ "$NODES" -gt 0 ]; then
+  # kdprune logs where its ranks are ("mpi over 2 ranks on 2 nodes (node1, node2)").
+  grep -q "over $NODES ranks on $NODES nodes" "$LOG" ||
+    job_fail "the job's $NODES ranks did not run on $NODES different nodes (see the communicator line)"
+  say "ranks on $NODES nodes: $(grep -o "on $NODES nodes ([^)]*)" "$LOG" | head -n 1)"
+fi
+if [ $SAME_LOSSES -eq 1 ]; then
+  ranks=$((NODES > 0 ? NODES : 2))
+  command=${SCRIPT%.sbatch}
+  say "the same command on this host: mpirun -np $ranks $BIN $command (run directory $WORK/host)"
+  mpirun --allow-run-as-root --oversubscribe -np "$ranks" --bind-to none "$BIN" "$command" \
+    --config "$CONFIG" --set "run_dir=$WORK/host" "${EXTRA[@]}" >"$WORK/host.log" 2>&1 ||
+    { cat "$WORK/host.log" >&2; job_fail "the same $command on $ranks ranks of this host failed"; }
+  /usr/bin/python3 - "$RUN_DIR/metrics.jsonl" "$WORK/host/metrics.jsonl" <<'PY' ||
+import json, sys
+def losses(path):  # step -> loss; a requeued run logs some steps twice: the last one counts
+    out = {}
+    for line in open(path):
+        j = json.loads(line)
+        if "loss" in j:
+            out[j["step"]] = j["loss"]
+    return out
+job, host = losses(sys.argv[1]), losses(sys.argv[2])
+assert job and job.keys() == host.keys(), f"steps differ: job {sorted(job)} host {sorted(host)}"
+diff = [(s, job[s], host[s]) for s in sorted(job) if job[s] != host[s]]
+assert not diff, f"losses differ (step, job, host): {diff[:5]}"
+print(f"slurm_test: {len(job)} steps, losses bitwise equal to the host run (last {job[max(job)]!r})")
+PY
+    job_fail "losses of job $JOB differ from the same command run on this host"
 fi
 ok=1
 say "PASS"

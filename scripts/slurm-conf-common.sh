@@ -1,0 +1,57 @@
+# Sourced by scripts/slurm-local.sh and scripts/cluster-local.sh: the slurm.conf lines both local
+# Slurms share, and the cgroup.conf that Slurm 23+ needs here.
+#   slurm_conf_common MUNGE_SOCKET DIR   prints the lines (DIR: state, plugstack.conf)
+#   write_cgroup_conf DIR                writes or removes DIR/cgroup.conf for the installed slurmd
+
+slurm_conf_common() {
+  cat <<EOF2
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+# cred_expire: a requeued job may start again only after the old credential expires
+# (default 120 s); a local cluster needs no such margin.
+AuthInfo=socket=$1,cred_expire=10
+StateSaveLocation=$2/state
+SlurmctldPidFile=$2/run/slurmctld.pid
+SlurmctldLogFile=$2/log/slurmctld.log
+SlurmctldDebug=info
+SlurmdDebug=info
+PlugStackConfig=$2/plugstack.conf
+# No cgroups: containers rarely allow them. Processes are tracked through /proc.
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SchedulerType=sched/backfill
+# Re-evaluate pending (e.g. requeued) jobs every few seconds rather than every minute.
+SchedulerParameters=sched_interval=2,bf_interval=2
+# srun --mpi=pmix is requested explicitly by slurm/*.sbatch; plain srun stays MPI-agnostic.
+MpiDefault=none
+ReturnToService=2
+MailProg=/bin/true
+SlurmdTimeout=300
+InactiveLimit=0
+KillWait=30
+# Keep finished jobs visible to 'scontrol show job' for an hour (no accounting database here).
+MinJobAge=3600
+EOF2
+  # An empty plugstack: /etc/slurm/plugstack.conf.d may hold SPANK plugins of a system install.
+  : >"$2/plugstack.conf"
+}
+
+# Slurm 23+ (Debian 13's 24.11) loads its cgroup plugin in slurmd even with proctrack/linuxproc
+# and fails where no cgroup file system is mounted unless told CgroupPlugin=disabled, a value
+# 22.05 (Debian 12) refuses: so the file exists only for 23+.
+write_cgroup_conf() {
+  local major
+  major=$(slurmd -V 2>/dev/null | sed -n 's/^slurm[^ ]* \([0-9]*\)\..*/\1/p')
+  if [ -n "$major" ] && [ "$major" -ge 23 ]; then
+    echo "CgroupPlugin=disabled" >"$1/cgroup.conf"
+  else
+    rm -f "$1/cgroup.conf"
+  fi
+}

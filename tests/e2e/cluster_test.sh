@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# scripts/cluster-local.sh: a 2-node cluster comes up (twice: idempotent), its addresses exist only
+# inside its namespaces, its links are shaped, mpirun places ranks on both nodes through
+# scripts/cluster-rsh and they train exactly as 2 ranks on this host do, and `down` leaves nothing.
+#   tests/e2e/cluster_test.sh KDPRUNE_BIN DATA_DIR
+# Exit 77 (skip) only when iproute2/util-linux/Slurm/munge programs are missing.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$ROOT/tests/e2e/common.sh"
+BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+DATA=$2
+export PATH=$PATH:/usr/sbin
+for t in ip tc nsenter unshare slurmctld slurmd munged sbatch; do
+  command -v "$t" >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
+done
+CL=$ROOT/scripts/cluster-local.sh
+export KD_CLUSTER_DIR=$(mktemp -d /var/tmp/kd-cluster-test.XXXXXX) KD_CLUSTER_PREFIX=kdct
+NET=${KD_CLUSTER_NET:-10.213.7}
+WORK=$KD_CLUSTER_DIR/work
+mkdir -p "$WORK"
+netns_mounted_before=$(mountpoint -q /run/netns 2>/dev/null && echo 1 || echo 0)
+trap '"$CL" down >/dev/null 2>&1 || true; rm -rf "$KD_CLUSTER_DIR"' EXIT
+
+"$CL" up 2 --link 1gbit || fail "cluster-local.sh up 2 failed"
+pids=$(cat "$KD_CLUSTER_DIR"/run/*.pid | sort | tr '\n' ' ')
+"$CL" up 2 --link 1gbit >/dev/null || fail "a second 'up 2' failed"
+[ "$(cat "$KD_CLUSTER_DIR"/run/*.pid | sort | tr '\n' ' ')" = "$pids" ] ||
+  fail "a second 'up' restarted daemons (idempotent expected)"
+"$CL" status | grep -q "node2 .*idle" || { "$CL" status; fail "node2 not idle"; }
+
+# Isolation: no address or route into the cluster's /24 from this host's own namespace.
+! ip -4 addr | grep -q " $NET\." || fail "an address of $NET.0/24 exists in the host namespace"
+! ip route | grep -q "^$NET\." || fail "the host namespace has a route into $NET.0/24"
+# Each host has its own name and reaches the others by name.
+[ "$("$CL" exec node1 hostname)" = node1 ] || fail "node1's hostname is not node1"
+"$CL" exec node1 bash -c "exec 3<>/dev/tcp/head/6817" || fail "node1 cannot reach slurmctld on head"
+# Shaping: both directions of node1's link carry a 1 Gbit/s token bucket.
+tc -n kdct-node1 qdisc show dev eth0 | grep -q "tbf .*rate 1Gbit" || fail "node1 eth0 not shaped"
+tc -n kdct-sw qdisc show dev v-node1 | grep -q "tbf .*rate 1Gbit" || fail "switch port of node1 not shaped"
+# --delay needs netem: accepted where the kernel has it, else refused naming the reason.
+if out=$("$CL" up 2 --delay 20us 2>&1); then
+  tc -n kdct-node1 qdisc show dev eth0 | grep -q netem || fail "--delay accepted but no netem qdisc"
+  "$CL" up 2 --link 1gbit >/dev/null
+else
+  grep -q "netem" <<<"$out" || fail "--delay refused without naming netem: $out"
+fi
+
+# mpirun from the head node: Open MPI's rsh agent (scripts/cluster-rsh) starts a daemon on each
+# node; TCP between them. The same training as 2 ranks on this host, bit for bit.
+hostfile=$KD_CLUSTER_DIR/hostfile
+"$CL" hostfile >"$hostfile"
+args=(pretrain --config "$ROOT/configs/test-tiny.yaml" --set "data.train=[\"$DATA/train/*.h5\"]")
+"$CL" exec head env OMPI_MCA_mpi_yield_when_idle=1 mpirun --allow-run-as-root -np 2 \
+  --hostfile "$hostfile" --map-by node --bind-to none "$BIN" "${args[@]}" --set "run_dir=$WORK/nodes" \
+  >"$WORK/nodes.log" 2>&1 || { cat "$WORK/nodes.log"; fail "mpirun across the nodes failed"; }
+grep -q "over 2 ranks on 2 nodes (node1, node2)\|over 2 ranks on 2 nodes (node2, node1)" "$WORK/nodes.log" ||
+  { cat "$WORK/nodes.log"; fail "the ranks did not run on node1 and node2"; }
+mpirun --allow-run-as-root --oversubscribe -np 2 --bind-to none "$BIN" "${args[@]}" \
+  --set "run_dir=$WORK/host" >"$WORK/host.log" 2>&1 || { cat "$WORK/host.log"; fail "host run failed"; }
+diff <(losses "$WORK/nodes/metrics.jsonl") <(losses "$WORK/host/metrics.jsonl") ||
+  fail "losses across 2 nodes differ from 2 ranks on this host"
+
+"$CL" down || fail "cluster-local.sh down failed"
+! ls /run/netns 2>/dev/null | grep -q '^kdct-' || fail "namespaces left after down"
+for f in "$KD_CLUSTER_DIR"/run/*.pid "$KD_CLUSTER_DIR"/munge/munged.pid; do
+  [ -e "$f" ] && fail "pid file $f left after down (daemon still running?)"
+done
+if [ "$netns_mounted_before" = 0 ] && [ -z "$(ls -A /run/netns 2>/dev/null)" ]; then
+  ! mountpoint -q /run/netns 2>/dev/null || fail "/run/netns left mounted after down"
+fi
+pass "cluster-local: up idempotent, isolated, shaped; mpirun on 2 nodes == 2 ranks on this host; down clean"
