@@ -191,22 +191,8 @@ EOF
 }
 
 start_munge() {
-  [ -z "$(live_pid "$MUNGE_DIR/munged.pid")" ] || return 0
-  mkdir -p "$MUNGE_DIR"
-  chmod 755 "$MUNGE_DIR"
-  if [ ! -s "$MUNGE_DIR/munge.key" ]; then
-    if command -v mungekey >/dev/null 2>&1; then
-      mungekey --create --keyfile="$MUNGE_DIR/munge.key" --force
-    else
-      dd if=/dev/urandom of="$MUNGE_DIR/munge.key" bs=1024 count=1 status=none
-    fi
-    chmod 400 "$MUNGE_DIR/munge.key"
-  fi
-  rm -f "$MUNGE_SOCKET" "$MUNGE_SOCKET.lock"
   # One munged in the machine's own namespace: its socket is a file, reachable from every node.
-  munged --force --socket="$MUNGE_SOCKET" --key-file="$MUNGE_DIR/munge.key" \
-    --log-file="$MUNGE_DIR/munged.log" --pid-file="$MUNGE_DIR/munged.pid" \
-    --seed-file="$MUNGE_DIR/munged.seed" || die "munged failed to start (log: $MUNGE_DIR/munged.log)"
+  start_munged "$MUNGE_DIR" || die "munged failed to start (log: $MUNGE_DIR/munged.log)"
 }
 
 show_logs() {

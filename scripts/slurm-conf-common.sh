@@ -2,6 +2,8 @@
 # Slurms share, and the cgroup.conf that Slurm 23+ needs here.
 #   slurm_conf_common MUNGE_SOCKET DIR   prints the lines (DIR: state, plugstack.conf)
 #   write_cgroup_conf DIR                writes or removes DIR/cgroup.conf for the installed slurmd
+#   start_munged MUNGE_DIR               a munged with its key, socket and log in MUNGE_DIR (kept
+#                                        running when its pid file names a live process); 1 on failure
 
 slurm_conf_common() {
   cat <<EOF2
@@ -54,4 +56,25 @@ write_cgroup_conf() {
   else
     rm -f "$1/cgroup.conf"
   fi
+}
+
+start_munged() {
+  local d=$1 pid
+  pid=$(cat "$d/munged.pid" 2>/dev/null || true)
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then return 0; fi
+  mkdir -p "$d"
+  # munged refuses a socket directory writable by others; 755 lets non-root users authenticate.
+  chmod 755 "$d"
+  if [ ! -s "$d/munge.key" ]; then
+    if command -v mungekey >/dev/null 2>&1; then
+      mungekey --create --keyfile="$d/munge.key" --force
+    else
+      dd if=/dev/urandom of="$d/munge.key" bs=1024 count=1 status=none
+    fi
+    chmod 400 "$d/munge.key"
+  fi
+  rm -f "$d/munge.socket" "$d/munge.socket.lock"
+  # --force: munged otherwise refuses to run as root.
+  munged --force --socket="$d/munge.socket" --key-file="$d/munge.key" --log-file="$d/munged.log" \
+    --pid-file="$d/munged.pid" --seed-file="$d/munged.seed"
 }

@@ -74,28 +74,10 @@ show_logs() {
 }
 
 start_munge() {
-  if [ -n "$(live_pid "$MUNGE_DIR/munged.pid")" ]; then return 0; fi
-  mkdir -p "$MUNGE_DIR"
-  # munged refuses a socket directory writable by others; 755 lets non-root users authenticate.
-  chmod 755 "$MUNGE_DIR"
-  if [ ! -s "$MUNGE_DIR/munge.key" ]; then
-    say "generating munge key $MUNGE_DIR/munge.key"
-    if command -v mungekey >/dev/null 2>&1; then
-      mungekey --create --keyfile="$MUNGE_DIR/munge.key" --force
-    else
-      dd if=/dev/urandom of="$MUNGE_DIR/munge.key" bs=1024 count=1 status=none
-    fi
-    chmod 400 "$MUNGE_DIR/munge.key"
-  fi
-  rm -f "$MUNGE_SOCKET" "$MUNGE_SOCKET.lock"
-  # --force: munged otherwise refuses to run as root.
-  munged --force --socket="$MUNGE_SOCKET" --key-file="$MUNGE_DIR/munge.key" \
-    --log-file="$MUNGE_DIR/munged.log" --pid-file="$MUNGE_DIR/munged.pid" \
-    --seed-file="$MUNGE_DIR/munged.seed" ||
-    {
-      show_logs
-      die "munged failed to start (log: $MUNGE_DIR/munged.log)"
-    }
+  start_munged "$MUNGE_DIR" || {
+    show_logs
+    die "munged failed to start (log: $MUNGE_DIR/munged.log)"
+  }
 }
 
 write_conf() {
