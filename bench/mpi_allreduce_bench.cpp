@@ -11,6 +11,7 @@
 
 #include "dist/communicator.h"
 #include "dist/grad_reducer.h"
+#include "mpi_bench_main.h"
 #include "dist/mpi_communicator.h"
 #include "model/bert.h"
 
@@ -108,17 +109,7 @@ int main(int argc, char** argv) {
   g_comm_nonblocking = std::make_shared<kd::dist::MpiCommunicator>(MPI_COMM_WORLD, /*owns=*/false,
                                                                    /*nonblocking=*/true);
   torch::set_num_threads(1);
-  benchmark::Initialize(&argc, argv);
-  // Only rank 0 reports; the other ranks run the same iterations silently.
-  struct Silent : benchmark::BenchmarkReporter {
-    bool ReportContext(const Context&) override { return true; }
-    void ReportRuns(const std::vector<Run>&) override {}
-  } silent;
-  if (g_comm->rank() == 0)
-    benchmark::RunSpecifiedBenchmarks();
-  else
-    benchmark::RunSpecifiedBenchmarks(&silent);
-  benchmark::Shutdown();
+  run_benchmarks_rank0_reports(g_comm->rank(), &argc, argv);
   g_comm_nonblocking.reset();
   g_comm.reset();
   kd::dist::finalize();

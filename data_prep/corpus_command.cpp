@@ -3,7 +3,8 @@
 //   wordnet.txt: one document per synset: "dog, domestic dog: a member of the genus canis ...",
 //                its examples, then its relation facts from 2 templates each (the probe
 //                template and one more, picked by a hash of the fact)
-//   wordnet-facts.txt: the same documents with only the relation facts
+//   wordnet-facts.txt: the same documents with only the relation facts, those with one-token
+//                objects
 //   gcide.txt:   one document per headword: "abdomen: the belly, or that part of the body ..."
 #include <cstdio>
 #include <filesystem>
@@ -76,13 +77,14 @@ std::string join_words(const std::vector<std::string>& w, size_t max) {
   return s;
 }
 
-// facts_only: the relation-fact sentences alone (wordnet-facts.txt), the dense corpus the
-// quickstart teacher learns facts from in minutes; otherwise glosses, examples and facts.
+// facts_only: the relation-fact sentences alone (wordnet-facts.txt), and only the facts whose
+// object is one WordPiece (those a one-[MASK] cloze can ask): the dense corpus the quickstart
+// teacher learns facts from in minutes; otherwise glosses, examples and every fact.
 Counts write_wordnet(const CorpusOptions& o, const text::WordPieceTokenizer& tok, bool facts_only,
                      size_t& facts_out) {
   WordNetDb db(o.wordnet_dir);
   auto facts = wordnet_facts(db, tok);
-  facts_out = facts.facts.size();
+  facts_out = 0;
   // Facts grouped by their subject synset, so they land in that synset's document.
   std::unordered_map<const WordNetSynset*, std::vector<size_t>> by_synset;
   for (size_t i = 0; i < facts.facts.size(); ++i)
@@ -103,7 +105,9 @@ Counts write_wordnet(const CorpusOptions& o, const text::WordPieceTokenizer& tok
     auto it = by_synset.find(&s);
     if (it != by_synset.end()) {
       for (size_t fi : it->second) {
+        if (facts_only && !facts.object_single_token[fi]) continue;
         const Fact& f = facts.facts[fi];
+        ++facts_out;
         const auto& spec = specs[f.relation];
         w.sentence(fill_template(spec.templates[0], f.subject, f.object));
         size_t h =
@@ -170,7 +174,8 @@ int run_corpus(const CorpusOptions& o) {
 
 Runner register_corpus(CLI::App& app) {
   auto o = std::make_shared<CorpusOptions>();
-  app.add_option("--source", o->sources, "wordnet, wordnet-facts (relation facts only), gcide")
+  app.add_option("--source", o->sources,
+                 "wordnet, wordnet-facts (one-token-object relation facts only), gcide")
       ->delimiter(',')
       ->capture_default_str();
   app.add_option("--out", o->out, "output directory")->required();

@@ -52,6 +52,7 @@ struct CommOptions {
   std::string backend = "auto";  // auto | mpi | nccl | local
   std::string device = "cpu";    // cpu | cuda (tensors the data plane will see)
   bool mpi_nonblocking = false;  // MPI_Iallreduce for gradient buckets (see mpi_communicator.h)
+  bool comm_thread = false;      // MPI: gradient buckets reduced on a communication thread
 };
 
 // Initialises MPI on first use (MPI_THREAD_FUNNELED; singleton runs work without mpirun) and

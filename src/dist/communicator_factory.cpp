@@ -111,9 +111,13 @@ std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options
     log_info("dist", "communicator: local (world 1)");
     return std::make_shared<LocalCommunicator>();
   }
+  auto comm = std::make_shared<MpiCommunicator>(MPI_COMM_WORLD, false, options.mpi_nonblocking,
+                                                options.comm_thread);
   log_info("dist", "communicator: mpi over {} ranks on {} ({} bucket all-reduce)", world, nodes,
-           options.mpi_nonblocking ? "non-blocking" : "blocking");
-  return std::make_shared<MpiCommunicator>(MPI_COMM_WORLD, false, options.mpi_nonblocking);
+           comm->has_comm_thread()   ? "communication-thread"
+           : options.mpi_nonblocking ? "non-blocking"
+                                     : "blocking");
+  return comm;
 }
 
 void abort_job(const std::string& message, int exit_code) {

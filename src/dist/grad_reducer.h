@@ -4,8 +4,9 @@
 // produces gradients. A hook on each parameter copies its gradient into the bucket's flat buffer;
 // when a bucket is complete its all-reduce is launched from inside that autograd hook. What that
 // means depends on the backend: with MPI's default blocking all-reduce the hook waits for it, so
-// communication adds to backward (no overlap); with dist.mpi_nonblocking (MPI_Iallreduce) or
-// NCCL (its own stream) it runs while backward goes on. Buckets launch in a fixed order on every
+// communication adds to backward (no overlap); with dist.comm_thread (the blocking all-reduce on
+// a communication thread), dist.mpi_nonblocking (MPI_Iallreduce) or NCCL (its own stream) it
+// runs while backward goes on. Buckets launch in a fixed order on every
 // rank so collectives match. finish() waits, averages
 // over ranks and makes each .grad a view of its bucket (no copy back). On non-final
 // gradient-accumulation micro-steps the hooks do nothing: gradients accumulate locally and nothing
@@ -40,6 +41,9 @@ class GradReducer {
   void finish();
 
   size_t num_buckets() const { return buckets_.size(); }
+  // Whether bucket i's all-reduce has been launched and has completed (tests: with a
+  // communication thread, backward goes on while a launched bucket is still being reduced).
+  bool bucket_reduced(size_t i) const { return buckets_[i].work && buckets_[i].work->test(); }
   int64_t total_bytes() const;
 
  private:

@@ -1,5 +1,6 @@
 #include "dist/mpi_communicator.h"
 
+#include "common/log.h"
 #include "dist/mpi_utils.h"
 
 namespace kd::dist {
@@ -50,7 +51,9 @@ bool ensure_mpi_initialized() {
   MPI_Initialized(&initialized);
   if (initialized) return false;
   int provided = 0;
-  KD_MPI_CHECK(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided));
+  // MULTIPLE: dist.comm_thread runs gradient all-reduces on a second thread while other
+  // communicators (a campaign's, a relation group's) may be used from the main thread.
+  KD_MPI_CHECK(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided));
   // Errors come back as codes so that KD_MPI_CHECK can name the call and rank.
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   return true;
@@ -62,6 +65,26 @@ void check_cpu_contiguous(const torch::Tensor& t, const char* what) {
            "MPI {}: tensor must be a contiguous CPU tensor (got {})", what,
            t.defined() ? t.toString() : std::string("undefined"));
 }
+
+// A bucket handed to the communication thread.
+class ThreadWork : public Work {
+ public:
+  ThreadWork(CommThread& thread, std::shared_ptr<CommThread::Ticket> ticket)
+      : thread_(thread), ticket_(std::move(ticket)) {}
+  ~ThreadWork() override {
+    if (!waited_) thread_.drain();  // never free a buffer the thread may still be reducing
+  }
+  bool test() override { return thread_.done(*ticket_); }
+  void wait() override {
+    waited_ = true;
+    thread_.wait(*ticket_);
+  }
+
+ private:
+  CommThread& thread_;
+  std::shared_ptr<CommThread::Ticket> ticket_;
+  bool waited_ = false;
+};
 
 class MpiWork : public Work {
  public:
@@ -86,13 +109,29 @@ class MpiWork : public Work {
 };
 }  // namespace
 
-MpiCommunicator::MpiCommunicator(MPI_Comm comm, bool owns, bool nonblocking)
+MpiCommunicator::MpiCommunicator(MPI_Comm comm, bool owns, bool nonblocking, bool comm_thread)
     : comm_(comm), owns_(owns), nonblocking_(nonblocking) {
   KD_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
   KD_MPI_CHECK(MPI_Comm_size(comm_, &size_));
+  if (comm_thread && size_ > 1) {
+    int level = 0;
+    KD_MPI_CHECK(MPI_Query_thread(&level));
+    if (level >= MPI_THREAD_MULTIPLE) {
+      thread_ = std::make_unique<CommThread>();
+    } else {
+      log_warn("dist",
+               "dist.comm_thread needs MPI_THREAD_MULTIPLE, which this MPI does not "
+               "provide: gradient buckets are reduced on the main thread");
+    }
+  }
+}
+
+void MpiCommunicator::drain() {
+  if (thread_) thread_->drain();
 }
 
 MpiCommunicator::~MpiCommunicator() {
+  thread_.reset();  // the thread's queued all-reduces finish first
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (owns_ && !finalized) MPI_Comm_free(&comm_);
@@ -100,12 +139,24 @@ MpiCommunicator::~MpiCommunicator() {
 
 void MpiCommunicator::allreduce(torch::Tensor& t, ReduceOp op) {
   check_cpu_contiguous(t, "allreduce");
+  drain();
   KD_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, t.data_ptr(), static_cast<int>(t.numel()),
                              mpi_dtype(t.scalar_type()), mpi_op(op), comm_));
 }
 
 std::unique_ptr<Work> MpiCommunicator::allreduce_async(torch::Tensor& t, ReduceOp op) {
   check_cpu_contiguous(t, "allreduce_async");
+  if (thread_) {
+    // The tensor is a bucket that lives until finish() has waited for this work.
+    void* data = t.data_ptr();
+    const int count = static_cast<int>(t.numel());
+    MPI_Datatype type = mpi_dtype(t.scalar_type());
+    MPI_Op mop = mpi_op(op);
+    MPI_Comm comm = comm_;
+    auto ticket = thread_->submit(
+        [=] { KD_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, data, count, type, mop, comm)); });
+    return std::make_unique<ThreadWork>(*thread_, std::move(ticket));
+  }
   auto work = std::make_unique<MpiWork>();
   if (!nonblocking_) {
     allreduce(t, op);
@@ -119,22 +170,26 @@ std::unique_ptr<Work> MpiCommunicator::allreduce_async(torch::Tensor& t, ReduceO
 
 void MpiCommunicator::broadcast(torch::Tensor& t, int root) {
   check_cpu_contiguous(t, "broadcast");
+  drain();
   KD_MPI_CHECK(MPI_Bcast(t.data_ptr(), static_cast<int>(t.numel()), mpi_dtype(t.scalar_type()),
                          root, comm_));
 }
 
 void MpiCommunicator::barrier() {
+  drain();
   KD_MPI_CHECK(MPI_Barrier(comm_));
 }
 
 std::shared_ptr<Communicator> MpiCommunicator::split(int color, int key) {
+  drain();
   MPI_Comm sub;
   KD_MPI_CHECK(MPI_Comm_split(comm_, color < 0 ? MPI_UNDEFINED : color, key, &sub));
   if (sub == MPI_COMM_NULL) return nullptr;
-  return std::make_shared<MpiCommunicator>(sub, /*owns=*/true, nonblocking_);
+  return std::make_shared<MpiCommunicator>(sub, /*owns=*/true, nonblocking_, thread_ != nullptr);
 }
 
 double MpiCommunicator::allreduce_scalar(double value, ReduceOp op) {
+  drain();
   double out = 0;
   KD_MPI_CHECK(MPI_Allreduce(&value, &out, 1, MPI_DOUBLE, mpi_op(op), comm_));
   return out;
@@ -142,11 +197,13 @@ double MpiCommunicator::allreduce_scalar(double value, ReduceOp op) {
 
 void MpiCommunicator::allreduce_values(std::vector<double>& values, ReduceOp op) {
   if (values.empty()) return;
+  drain();
   KD_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()),
                              MPI_DOUBLE, mpi_op(op), comm_));
 }
 
 std::string MpiCommunicator::broadcast_string(const std::string& value, int root) {
+  drain();
   int64_t len = static_cast<int64_t>(value.size());
   KD_MPI_CHECK(MPI_Bcast(&len, 1, MPI_INT64_T, root, comm_));
   std::string out = rank_ == root ? value : std::string(static_cast<size_t>(len), '\0');
@@ -155,6 +212,7 @@ std::string MpiCommunicator::broadcast_string(const std::string& value, int root
 }
 
 std::vector<std::string> MpiCommunicator::gather_strings(const std::string& value, int root) {
+  drain();
   int len = static_cast<int>(value.size());
   std::vector<int> lens(size_), displs(size_);
   KD_MPI_CHECK(MPI_Gather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, root, comm_));

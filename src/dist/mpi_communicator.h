@@ -1,6 +1,9 @@
 #pragma once
 #include <mpi.h>
 
+#include <memory>
+
+#include "dist/comm_thread.h"
 #include "dist/communicator.h"
 
 namespace kd::dist {
@@ -11,9 +14,15 @@ namespace kd::dist {
 // MPI_Iallreduce (libnbc) moves large buffers at about a third of the speed of the tuned
 // blocking MPI_Allreduce, and a CPU rank has no spare core to progress it in the background
 // anyway; so each bucket is reduced at full speed the moment its gradients are ready.
+// comm_thread (dist.comm_thread): allreduce_async() hands the blocking MPI_Allreduce to one
+// communication thread (in submission order) and returns at once, so a bucket is reduced while
+// backward computes the next ones; every other collective of this communicator first waits for
+// that thread to be idle (no two collectives of one communicator run at once). Needs
+// MPI_THREAD_MULTIPLE; without it, a warning and the blocking mode.
 class MpiCommunicator : public Communicator {
  public:
-  explicit MpiCommunicator(MPI_Comm comm, bool owns = false, bool nonblocking = false);
+  explicit MpiCommunicator(MPI_Comm comm, bool owns = false, bool nonblocking = false,
+                           bool comm_thread = false);
   ~MpiCommunicator() override;
   int rank() const override { return rank_; }
   int size() const override { return size_; }
@@ -28,13 +37,16 @@ class MpiCommunicator : public Communicator {
   std::string broadcast_string(const std::string& value, int root) override;
   std::vector<std::string> gather_strings(const std::string& value, int root) override;
   MPI_Comm comm() const { return comm_; }
+  bool has_comm_thread() const { return thread_ != nullptr; }
 
  private:
+  void drain();
   MPI_Comm comm_;
   bool owns_;
   bool nonblocking_;
   int rank_ = 0;
   int size_ = 1;
+  std::unique_ptr<CommThread> thread_;
 };
 
 }  // namespace kd::dist

@@ -75,12 +75,15 @@ struct DistConfig {
   double bucket_mb = 25.0;
   double first_bucket_mb = 1.0;
   bool mpi_nonblocking = false;  // MPI_Iallreduce per bucket instead of a blocking all-reduce
+  bool comm_thread = false;      // MPI: buckets reduced on a communication thread during backward
   template <class V>
   void visit(V& v) {
     v("backend", backend, "auto | mpi | nccl | local");
     v("bucket_mb", bucket_mb, "gradient all-reduce bucket size");
     v("first_bucket_mb", first_bucket_mb, "smaller first bucket, so communication starts early");
     v("mpi_nonblocking", mpi_nonblocking, "MPI_Iallreduce (slower with Open MPI 4.1 shm)");
+    v("comm_thread", comm_thread,
+      "MPI: reduce gradient buckets on a communication thread while backward goes on");
   }
 };
 

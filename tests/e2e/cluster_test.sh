@@ -8,7 +8,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$ROOT/tests/e2e/common.sh"
 BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-DATA=$2
+DATA=$(cd "$2" && pwd)
+cd "$ROOT"  # configs name paths relative to the checkout
 export PATH=$PATH:/usr/sbin
 for t in ip tc nsenter unshare slurmctld slurmd munged sbatch; do
   command -v "$t" >/dev/null || { echo "SKIP: $t not installed"; exit 77; }

@@ -259,8 +259,9 @@ if [ $SAME_LOSSES -eq 1 ]; then
   ranks=$((NODES > 0 ? NODES : 2))
   command=${SCRIPT%.sbatch}
   say "the same command on this host: mpirun -np $ranks $BIN $command (run directory $WORK/host)"
-  mpirun --allow-run-as-root --oversubscribe -np "$ranks" --bind-to none "$BIN" "$command" \
-    --config "$CONFIG" --set "run_dir=$WORK/host" "${EXTRA[@]}" >"$WORK/host.log" 2>&1 ||
+  # From the checkout, as the job script runs kdprune (configs name paths relative to it).
+  (cd "$ROOT" && mpirun --allow-run-as-root --oversubscribe -np "$ranks" --bind-to none "$BIN" \
+    "$command" --config "$CONFIG" --set "run_dir=$WORK/host" "${EXTRA[@]}") >"$WORK/host.log" 2>&1 ||
     { cat "$WORK/host.log" >&2; job_fail "the same $command on $ranks ranks of this host failed"; }
   /usr/bin/python3 - "$RUN_DIR/metrics.jsonl" "$WORK/host/metrics.jsonl" <<'PY' ||
 import json, sys

@@ -7,10 +7,14 @@
 // the order of the gradient summation differs).
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "common/check.h"
 #include "dist/communicator.h"
 #include "dist/grad_reducer.h"
 #include "dist/local_communicator.h"
+#include "dist/mpi_communicator.h"
 #include "model/bert.h"
 #include "train/optimizer.h"
 
@@ -148,6 +152,61 @@ INSTANTIATE_TEST_SUITE_P(Buckets, GradReducerEquivalence,
                                            std::make_tuple(0.01, 0.001, 1),  // many tiny buckets
                                            std::make_tuple(0.05, 0.01,
                                                            2)));  // with gradient accumulation
+
+// A communicator whose gradient buckets go to a communication thread (dist.comm_thread).
+std::shared_ptr<MpiCommunicator> threaded() {
+  static std::shared_ptr<MpiCommunicator> comm = [] {
+    world();  // MPI initialised by the factory
+    MPI_Comm dup;
+    MPI_Comm_dup(MPI_COMM_WORLD, &dup);
+    return std::make_shared<MpiCommunicator>(dup, /*owns=*/true, false, /*comm_thread=*/true);
+  }();
+  return comm;
+}
+
+TEST(GradReducer, CommunicationThreadGivesTheBlockingResultBitForBit) {
+  // Same MPI_Allreduce calls in the same order, only on another thread: identical numbers.
+  ASSERT_TRUE(threaded()->has_comm_thread()) << "MPI_THREAD_MULTIPLE not provided";
+  Batch full = make_batch(8, 12, 5);
+  for (int accum : {1, 2}) {
+    auto blocking = train(world(), full, 3, accum, {0.05, 0.01});
+    auto overlapped = train(threaded(), full, 3, accum, {0.05, 0.01});
+    for (size_t i = 0; i < blocking.params.size(); ++i)
+      EXPECT_TRUE(torch::equal(blocking.params[i], overlapped.params[i]))
+          << "parameter " << i << " (accum " << accum << ")";
+  }
+}
+
+TEST(GradReducer, CommunicationThreadReducesWhileBackwardGoesOn) {
+  // p_late's gradient arrives after p_early's bucket has been launched. Rank 1 reaches that
+  // launch 1 s late, so the all-reduce cannot complete before then. With the communication
+  // thread, rank 0's backward must reach p_late's gradient while the bucket is still in flight
+  // (blocking in the hook, it would only get there after rank 1 joined).
+  auto comm = threaded();
+  auto p_late = torch::ones({1000}, torch::requires_grad());   // registered first: last bucket
+  auto p_early = torch::ones({1000}, torch::requires_grad());  // registered last: first bucket
+  bool in_flight_during_backward = false;
+  GradReducer* reducer_ptr = nullptr;
+  // Hooks run in registration order: these two before the reducer's own.
+  p_early.register_hook([&](torch::Tensor g) {
+    if (comm->rank() == 1) std::this_thread::sleep_for(std::chrono::seconds(1));
+    return g;
+  });
+  p_late.register_hook([&](torch::Tensor g) {
+    if (comm->rank() == 0) in_flight_during_backward = !reducer_ptr->bucket_reduced(0);
+    return g;
+  });
+  GradReducer reducer(comm, {p_late, p_early}, {0.001, 0.001});  // one bucket each
+  reducer_ptr = &reducer;
+  ASSERT_EQ(reducer.num_buckets(), 2u);
+  reducer.prepare(true);
+  // p_early's gradient comes straight from the loss; p_late's only through z's backward.
+  auto z = (p_late * 2.0f).sum();
+  (p_early * z).sum().backward();
+  reducer.finish();
+  if (comm->rank() == 0) EXPECT_TRUE(in_flight_during_backward);
+  EXPECT_TRUE(torch::allclose(p_early.grad(), torch::full({1000}, 2000.0f)));
+}
 
 TEST(GradReducer, DetectsRanksThatDiverged) {
   auto comm = world();

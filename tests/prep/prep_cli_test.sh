@@ -30,6 +30,14 @@ if [ -r /usr/share/wordnet/data.noun ] && [ -r /usr/share/dictd/gcide.dict.dz ];
                 " is fashioned from " " is one of the members of " " is the contrary of "; do
     ! cat "$work/corpus/"*.txt | grep -qi -- "$phrase" || fail "corpus: held-out template '$phrase' occurs"
   done
+  # wordnet-facts: only relation-fact sentences with one-token objects (no glosses, no
+  # "physical entity" objects), the same sentences as in wordnet.txt
+  "$prep" corpus --source wordnet-facts --out "$work/facts" --vocab "$vocab" > "$work/facts.log"
+  grep -qx "dog is a kind of canine ." "$work/facts/wordnet-facts.txt" || fail "facts corpus: dog IsA missing"
+  ! grep -q ": " "$work/facts/wordnet-facts.txt" || fail "facts corpus: a gloss line slipped in"
+  ! grep -q "kind of physical entity" "$work/facts/wordnet-facts.txt" || fail "facts corpus: multi-token object"
+  [ -z "$(grep -v '^$' "$work/facts/wordnet-facts.txt" | sort -u | comm -23 - <(sort -u "$work/corpus/wordnet.txt"))" ] ||
+    fail "facts corpus: sentences that wordnet.txt does not have"
   grep -qi "^abdomen: the belly" "$work/corpus/gcide.txt" || fail "corpus: gcide definition missing"
   ! grep -q '\[1913 Webster\]' "$work/corpus/gcide.txt" || fail "corpus: gcide markup left"
   "$prep" probes --source wordnet --out "$work/probes" --vocab "$vocab" > "$work/probes.log"
