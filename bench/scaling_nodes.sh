@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Weak scaling across emulated nodes (scripts/cluster-local.sh: one rank per node, TCP over a
+# tc-shaped link): pretrain (the quickstart model) and Tutor-KD distillation (its 2 x 128 student)
+# steps at batch 16 per rank on 1 node and on 2 nodes, the 2-node runs with the gradient buckets
+# reduced inside backward's hooks (dist.comm_thread: false, the default) and on a communication
+# thread (true), each 2-node mode run twice in alternation, per link setting. Prints per case:
+# tokens/s, step time, exposed communication (2-node step - 1-node step) and weak-scaling
+# efficiency (1-node step / 2-node step).
+#   bench/scaling_nodes.sh [timed_steps=10] [warmup_steps=3] [precision=bf16]
+#                          [links="unshaped 1gbit"] [commands="pretrain distill"]
+# Root (network namespaces); brings the cluster up per link setting, down at the end.
+set -euo pipefail
+source "$(dirname "$0")/bench_common.sh"
+steps="${1:-10}"; warm="${2:-3}"; prec="${3:-bf16}"; links="${4:-unshaped 1gbit}"
+commands="${5:-pretrain distill}"
+ensure_bench_shards
+cl="$root/scripts/cluster-local.sh"
+trap '"$cl" down > /dev/null 2>&1 || true' EXIT
+hostfile="$work/nodes-hostfile"
+batch=16; seq=128
+
+# A teacher for distill: its weights do not matter for timing, so one pre-training step.
+teacher="$work/nodes-teacher"
+if [[ " $commands " == *" distill "* ]] && [ ! -s "$teacher/model/config.json" ]; then
+  (cd "$root" && "$bin" pretrain --config configs/quickstart.yaml --set run_dir="$teacher" \
+    --set "data.train=[\"$work/shards/*.hdf5\"]" --set data.batch_size=2 --set train.steps=1 --set train.schedule.warmup_steps=0 \
+    --set resume=never) > "$teacher.log" 2>&1 || { cat "$teacher.log" >&2; exit 1; }
+fi
+
+args_for() { # args_for COMMAND
+  case "$1" in
+    pretrain) echo "pretrain --config configs/quickstart.yaml" ;;
+    distill) echo "distill --config configs/distill-quickstart.yaml --set teacher.dir=$teacher/model --set data.heldout=[]" ;;
+  esac
+}
+
+# run NAME NODES COMMAND COMM_THREAD -> tokens/s of all ranks
+run() {
+  local run="$work/$1" nodes=$2 cmd=$3 thread=$4
+  rm -rf "$run"
+  # shellcheck disable=SC2046 # the command's words
+  (cd "$root" && "$cl" exec head env OMP_NUM_THREADS=1 OMPI_MCA_mpi_yield_when_idle=1 \
+    mpirun -np "$nodes" $root_flag --hostfile "$hostfile" --map-by node --bind-to none \
+    -x OMP_NUM_THREADS "$bin" $(args_for "$cmd") \
+    --set "data.train=[\"$work/shards/*.hdf5\"]" --set data.batch_size=$batch --set run_dir="$run" \
+    --set train.steps=$((steps + warm)) --set train.log_every="$warm" \
+    --set train.precision="$prec" --set train.checkpoint_every=0 \
+    --set train.schedule.warmup_steps=2 --set resume=never --set dist.comm_thread="$thread") \
+    > "$run.log" 2>&1 || { cat "$run.log" >&2; return 1; }
+  [ "$thread" = false ] || [ "$nodes" = 1 ] || grep -q "communication-thread" "$run.log" ||
+    { echo "scaling_nodes: dist.comm_thread did not take effect (see $run.log)" >&2; return 1; }
+  $py -c '
+import json,sys
+w=[json.loads(l)["tokens_per_s"] for l in open(sys.argv[1])][1:]
+print(len(w)/sum(1/x for x in w))' "$run/metrics.jsonl"
+}
+
+echo "| command | link | reduction | tokens/s (2 runs) | step | exposed communication | weak-scaling efficiency |"
+echo "|---|---|---|---|---|---|---|"
+for link in $links; do
+  if [ "$link" = unshaped ]; then "$cl" up 2 > /dev/null; else "$cl" up 2 --link "$link" > /dev/null; fi
+  "$cl" hostfile > "$hostfile"
+  for cmd in $commands; do
+    one=$(run "nodes-$cmd-1" 1 "$cmd" false)
+    a1=$(run "nodes-$cmd-hook-1" 2 "$cmd" false); b1=$(run "nodes-$cmd-thread-1" 2 "$cmd" true)
+    a2=$(run "nodes-$cmd-hook-2" 2 "$cmd" false); b2=$(run "nodes-$cmd-thread-2" 2 "$cmd" true)
+    $py - "$cmd" "$link" "$one" "$a1" "$a2" "$b1" "$b2" <<PY
+import sys
+cmd, link = sys.argv[1:3]
+one, a1, a2, b1, b2 = map(float, sys.argv[3:])
+t1 = $batch * $seq / one  # seconds per step, 1 rank
+print(f"| {cmd} | 1 node | - | {one:.0f} | {t1*1000:.0f} ms | - | - |")
+for mode, x, y in (("in the hook", a1, a2), ("communication thread", b1, b2)):
+    t2 = 2 * $batch * $seq / ((x + y) / 2)  # seconds per step, 2 ranks
+    print(f"| {cmd} | {link} | {mode} | {x:.0f} / {y:.0f} | {t2*1000:.0f} ms | {(t2-t1)*1000:.0f} ms | {t1/t2:.2f} |")
+PY
+  done
+  "$cl" down > /dev/null
+done
+echo "($prec, $steps timed steps after $warm, batch $batch x $seq per rank; load average: $(cut -d' ' -f1-3 /proc/loadavg))"
