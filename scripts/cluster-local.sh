@@ -329,8 +329,10 @@ cmd_exec() {
   shift
   [ "${1:-}" = "--" ] && shift
   [ $# -gt 0 ] || die "exec: no command given"
-  # The environment Slurm clients and mpirun need on this cluster; the caller's wins.
-  export SLURM_CONF=${SLURM_CONF_CLUSTER:-$CONF}
+  # The environment Slurm clients and mpirun need on this cluster: always this cluster's
+  # slurm.conf (a SLURM_CONF of another Slurm would point the clients elsewhere); the caller's
+  # Open MPI settings win over these defaults.
+  export SLURM_CONF=$CONF
   export OMPI_MCA_plm_rsh_agent=${OMPI_MCA_plm_rsh_agent:-$ROOT/scripts/cluster-rsh}
   export OMPI_MCA_btl=${OMPI_MCA_btl:-tcp,self,vader}
   export OMPI_MCA_btl_tcp_if_include=${OMPI_MCA_btl_tcp_if_include:-$NET.0/24}
@@ -346,6 +348,7 @@ case "${1:-}" in
   exec) shift; cmd_exec "$@" ;;
   env) echo "export SLURM_CONF=$CONF" ;;
   hostfile)
+    [ "$(current_nodes)" != 0 ] || die "the cluster is down (scripts/cluster-local.sh up N)"
     for k in $(seq 1 "$(current_nodes)"); do echo "node$k slots=$(nproc)"; done ;;
   *)
     sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
