@@ -55,8 +55,8 @@ struct CommOptions {
   bool comm_thread = false;      // MPI: gradient buckets reduced on a communication thread
 };
 
-// Initialises MPI on first use (MPI_THREAD_FUNNELED; singleton runs work without mpirun) and
-// returns the world communicator for the options; logs the choice and why.
+// Initialises MPI on first use (MPI_THREAD_MULTIPLE, for dist.comm_thread; singleton runs work
+// without mpirun) and returns the world communicator for the options; logs the choice and why.
 std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options);
 // While set, make_world_communicator returns `group` instead of the world: a campaign runs each
 // stage's command unchanged on the stage's rank group. nullptr clears it.

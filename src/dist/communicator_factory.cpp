@@ -76,6 +76,11 @@ std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options
                   "set the campaign's dist.backend, or dist.backend: auto in the stage's config",
                   "the stage's config asks for dist.backend {} but its campaign group is {}", b,
                   have);
+    auto* mpi = dynamic_cast<MpiCommunicator*>(g_world_override.get());
+    if (options.comm_thread && mpi && !mpi->has_comm_thread())
+      log_warn("dist",
+               "dist.comm_thread of the stage's config does not apply: a campaign's "
+               "groups reduce gradients in backward's hooks");
     return g_world_override;
   }
   if (b == "local") {
