@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/cluster-local.sh: a 2-node cluster comes up (twice: idempotent), its addresses exist only
 # inside its namespaces, its links are shaped, mpirun places ranks on both nodes through
-# scripts/cluster-rsh and they train exactly as 2 ranks on this host do, and `down` leaves nothing.
+# scripts/cluster-rsh and they train exactly as 2 ranks on this host do; likewise 4 nodes and 4
+# ranks (oversubscribed); `down` leaves nothing.
 #   tests/e2e/cluster_test.sh KDPRUNE_BIN DATA_DIR
 # Exit 77 (skip) only when iproute2/util-linux/Slurm/munge programs are missing.
 set -euo pipefail
@@ -61,6 +62,19 @@ mpirun --allow-run-as-root --oversubscribe -np 2 --bind-to none "$BIN" "${args[@
 diff <(losses "$WORK/nodes/metrics.jsonl") <(losses "$WORK/host/metrics.jsonl") ||
   fail "losses across 2 nodes differ from 2 ranks on this host"
 
+# 4 nodes (oversubscribed: 4 ranks on 2 cores, correctness only): 'up 4' replaces the 2-node
+# cluster; 4 ranks across the 4 nodes == 4 ranks on this host.
+"$CL" up 4 >/dev/null || fail "cluster-local.sh up 4 failed"
+"$CL" hostfile >"$hostfile"
+"$CL" exec head env OMPI_MCA_mpi_yield_when_idle=1 mpirun --allow-run-as-root -np 4 \
+  --hostfile "$hostfile" --map-by node --bind-to none "$BIN" "${args[@]}" --set "run_dir=$WORK/nodes4" \
+  >"$WORK/nodes4.log" 2>&1 || { cat "$WORK/nodes4.log"; fail "mpirun across 4 nodes failed"; }
+grep -q "over 4 ranks on 4 nodes" "$WORK/nodes4.log" || { cat "$WORK/nodes4.log"; fail "4 ranks not on 4 nodes"; }
+OMPI_MCA_mpi_yield_when_idle=1 mpirun --allow-run-as-root --oversubscribe -np 4 --bind-to none "$BIN" \
+  "${args[@]}" --set "run_dir=$WORK/host4" >"$WORK/host4.log" 2>&1 || { cat "$WORK/host4.log"; fail "host run (4) failed"; }
+diff <(losses "$WORK/nodes4/metrics.jsonl") <(losses "$WORK/host4/metrics.jsonl") ||
+  fail "losses across 4 nodes differ from 4 ranks on this host"
+
 "$CL" down || fail "cluster-local.sh down failed"
 ! ls /run/netns 2>/dev/null | grep -q '^kdct-' || fail "namespaces left after down"
 for f in "$KD_CLUSTER_DIR"/run/*.pid "$KD_CLUSTER_DIR"/munge/munged.pid; do
@@ -69,4 +83,4 @@ done
 if [ "$netns_mounted_before" = 0 ] && [ -z "$(ls -A /run/netns 2>/dev/null)" ]; then
   ! mountpoint -q /run/netns 2>/dev/null || fail "/run/netns left mounted after down"
 fi
-pass "cluster-local: up idempotent, isolated, shaped; mpirun on 2 nodes == 2 ranks on this host; down clean"
+pass "cluster-local: up idempotent, isolated, shaped; mpirun on 2 and 4 nodes == as many ranks on this host; down clean"
