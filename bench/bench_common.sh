@@ -29,8 +29,14 @@ kdprune_tokens_per_s() {
     --set train.precision="$prec" --set train.checkpoint_every=0 \
     --set train.schedule.warmup_steps=2 --set resume=never "$@") > "$run.log" 2>&1 ||
     { cat "$run.log" >&2; return 1; }
+  steady_tokens_per_s "$run/metrics.jsonl"
+}
+
+# steady_tokens_per_s METRICS.jsonl: tokens/s over the log windows after the first (the warm-up);
+# equal tokens per window, so the harmonic mean of the window rates.
+steady_tokens_per_s() {
   $py -c '
 import json,sys
 w=[json.loads(l)["tokens_per_s"] for l in open(sys.argv[1])][1:]
-print(len(w)/sum(1/x for x in w))' "$run/metrics.jsonl"
+print(len(w)/sum(1/x for x in w))' "$1"
 }

@@ -11,9 +11,9 @@
 
 #include "dist/communicator.h"
 #include "dist/grad_reducer.h"
-#include "mpi_bench_main.h"
 #include "dist/mpi_communicator.h"
 #include "model/bert.h"
+#include "mpi_bench_main.h"
 
 namespace {
 using kd::dist::Communicator;

@@ -49,10 +49,7 @@ run() {
     > "$run.log" 2>&1 || { cat "$run.log" >&2; return 1; }
   [ "$thread" = false ] || [ "$nodes" = 1 ] || grep -q "communication-thread" "$run.log" ||
     { echo "scaling_nodes: dist.comm_thread did not take effect (see $run.log)" >&2; return 1; }
-  $py -c '
-import json,sys
-w=[json.loads(l)["tokens_per_s"] for l in open(sys.argv[1])][1:]
-print(len(w)/sum(1/x for x in w))' "$run/metrics.jsonl"
+  steady_tokens_per_s "$run/metrics.jsonl"
 }
 
 echo "| command | link | reduction | tokens/s (2 runs) | step | exposed communication | weak-scaling efficiency |"

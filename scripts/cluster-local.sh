@@ -86,27 +86,6 @@ need_tools() {
   [ "$(id -u)" -eq 0 ] || die "must run as root (network namespaces, slurmd)"
 }
 
-live_pid() {
-  local f=$1 pid
-  [ -s "$f" ] || return 0
-  pid=$(cat "$f" 2>/dev/null || true)
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo "$pid"; fi
-}
-
-stop_pidfile() {
-  local name=$1 f=$2 pid
-  pid=$(live_pid "$f")
-  [ -n "$pid" ] || { rm -f "$f"; return 0; }
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 30); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.5
-  done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-  rm -f "$f"
-  say "stopped $name (pid $pid)"
-}
-
 # ---- network ------------------------------------------------------------------------------
 shape() { # shape NS DEV RATE: token bucket on DEV's egress (replace = idempotent)
   if [ -n "$3" ]; then

@@ -4,6 +4,8 @@
 #   write_cgroup_conf DIR                writes or removes DIR/cgroup.conf for the installed slurmd
 #   start_munged MUNGE_DIR               a munged with its key, socket and log in MUNGE_DIR (kept
 #                                        running when its pid file names a live process); 1 on failure
+#   live_pid PIDFILE                     the pid in PIDFILE if that process is alive, else nothing
+#   stop_pidfile NAME PIDFILE            SIGTERM, SIGKILL after 15 s, pid file removed (uses `say`)
 
 slurm_conf_common() {
   cat <<EOF2
@@ -59,9 +61,8 @@ write_cgroup_conf() {
 }
 
 start_munged() {
-  local d=$1 pid
-  pid=$(cat "$d/munged.pid" 2>/dev/null || true)
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then return 0; fi
+  local d=$1
+  [ -z "$(live_pid "$d/munged.pid")" ] || return 0
   mkdir -p "$d"
   # munged refuses a socket directory writable by others; 755 lets non-root users authenticate.
   chmod 755 "$d"
@@ -77,4 +78,28 @@ start_munged() {
   # --force: munged otherwise refuses to run as root.
   munged --force --socket="$d/munge.socket" --key-file="$d/munge.key" --log-file="$d/munged.log" \
     --pid-file="$d/munged.pid" --seed-file="$d/munged.seed"
+}
+
+live_pid() {
+  local f=$1 pid
+  [ -s "$f" ] || return 0
+  pid=$(cat "$f" 2>/dev/null || true)
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo "$pid"; fi
+}
+
+stop_pidfile() {
+  local name=$1 f=$2 pid
+  pid=$(live_pid "$f")
+  [ -n "$pid" ] || { rm -f "$f"; return 0; }  # a stale pid file goes too
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 30); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    say "$name (pid $pid) ignored SIGTERM for 15s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+  say "stopped $name (pid $pid)"
 }

@@ -57,14 +57,6 @@ need_tools() {
   fi
 }
 
-# pid from a pid file if that process is alive, empty otherwise.
-live_pid() {
-  local f=$1 pid
-  [ -s "$f" ] || return 0
-  pid=$(cat "$f" 2>/dev/null || true)
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo "$pid"; fi
-}
-
 show_logs() {
   local f
   for f in "$DIR/log/slurmctld.log" "$DIR/log/slurmd.log" "$MUNGE_DIR/munged.log"; do
@@ -179,23 +171,6 @@ cmd_start() {
   wait_idle
   say "running: node $NODE in partition $PARTITION is $(node_state); state in $DIR"
   say "to use it from a shell: export SLURM_CONF=$CONF"
-}
-
-stop_pidfile() {
-  local name=$1 f=$2 pid
-  pid=$(live_pid "$f")
-  [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 30); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.5
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    say "$name (pid $pid) ignored SIGTERM for 15s; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$f"
-  say "stopped $name (pid $pid)"
 }
 
 cmd_stop() {
