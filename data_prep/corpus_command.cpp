@@ -16,6 +16,7 @@
 #include "common/check.h"
 #include "common/log.h"
 #include "gcide_reader.h"
+#include "text/pretraining_instances.h"
 #include "text/sentence_splitter.h"
 #include "wordnet_relations.h"
 
@@ -109,10 +110,13 @@ Counts write_wordnet(const CorpusOptions& o, const text::WordPieceTokenizer& tok
         const Fact& f = facts.facts[fi];
         ++facts_out;
         const auto& spec = specs[f.relation];
-        w.sentence(fill_template(spec.templates[0], f.subject, f.object));
+        // wordnet-facts marks the object as a salient span (pretraining-data --salient-spans).
+        const std::string object =
+            facts_only ? text::kSalientMarker + f.object + text::kSalientMarker : f.object;
+        w.sentence(fill_template(spec.templates[0], f.subject, object));
         size_t h =
             std::hash<std::string>{}(f.subject + "|" + f.object) % (spec.templates.size() - 1);
-        w.sentence(fill_template(spec.templates[1 + h], f.subject, f.object));
+        w.sentence(fill_template(spec.templates[1 + h], f.subject, object));
       }
     }
     w.end_document();

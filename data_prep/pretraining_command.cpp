@@ -39,7 +39,8 @@ struct PretrainingDataOptions {
   int dupe_factor = 5;
   double heldout_fraction = 0.01;
   int threads = 0;
-  int gzip_level = 1;  // level 4 is 7% smaller and 1.5x slower to write
+  int gzip_level = 1;          // level 4 is 7% smaller and 1.5x slower to write
+  bool salient_spans = false;  // mask the corpus's marked spans first (text::kSalientMarker)
   text::PretrainingOptions inst;
 };
 
@@ -218,13 +219,17 @@ int run_pretraining_data(const PretrainingDataOptions& o) {
     doc_bytes[i] = cum;
   }
   Progress tprog{"tokenize", root};
+  std::atomic<uint64_t> unbalanced{0};
   parallel_for(
       raw.size(), threads,
       [&](size_t i) {
         auto& d = docs[i];
         for (const auto& s : raw[i].sentences) {
           size_t before = d.tokens.size();
-          tok.encode_append(s, d.tokens);
+          if (o.salient_spans)
+            unbalanced += !text::encode_marked_append(tok, s, d.tokens);
+          else
+            tok.encode_append(s, d.tokens);
           if (d.tokens.size() > before)
             d.sentence_ends.push_back(static_cast<uint32_t>(d.tokens.size()));
         }
@@ -236,13 +241,16 @@ int run_pretraining_data(const PretrainingDataOptions& o) {
       });
   raw.clear();
   raw.shrink_to_fit();
-  uint64_t tokens = 0, unk = 0, sentences = 0;
+  uint64_t tokens = 0, unk = 0, sentences = 0, salient = 0;
   std::vector<text::TokenizedDocument> kept;
   kept.reserve(docs.size());
   for (auto& d : docs) {
     tokens += d.tokens.size();
     sentences += d.num_sentences();
-    for (int32_t id : d.tokens) unk += id == tok.unk_id;
+    for (int32_t id : d.tokens) {
+      unk += (id & ~text::kSalientBit) == tok.unk_id;
+      salient += (id & text::kSalientBit) != 0;
+    }
     if (!d.sentence_ends.empty()) kept.push_back(std::move(d));
   }
   docs = std::move(kept);
@@ -253,6 +261,23 @@ int run_pretraining_data(const PretrainingDataOptions& o) {
     return 2;
   }
   const double mb_per_token = tokens ? cum / 1e6 / tokens : 0.0;
+  if (o.salient_spans) {
+    const auto n_unbalanced = static_cast<uint64_t>(sum(unbalanced.load()));
+    salient = static_cast<uint64_t>(sum(salient));
+    if (salient == 0) {
+      if (root)
+        std::fprintf(stderr,
+                     "kdprune-prep: error: --salient-spans, but no sentence of the input marks a "
+                     "span (U+2063 before and after it; `kdprune-prep corpus --source "
+                     "wordnet-facts` marks each fact's object)\n");
+      return 2;
+    }
+    if (root && n_unbalanced > 0)
+      log_warn("prep",
+               "{} sentences have an odd number of salient-span markers (U+2063); their "
+               "last span is not marked",
+               n_unbalanced);
+  }
 
   // 3. Held-out documents (whole documents, so no held-out text is seen in training).
   text::Rng split_rng(text::mix_seed(o.seed, 0xD0C5, static_cast<uint64_t>(rank)));
@@ -350,7 +375,7 @@ int run_pretraining_data(const PretrainingDataOptions& o) {
       "  sentences    %llu\n"
       "  tokens       %llu  ([UNK] rate %.4f%%)\n"
       "  instances    %llu train in %d shards + %llu held-out  (dupe factor %d)\n"
-      "  masked       %llu (%.2f per instance, %.2f%% of instance tokens)\n"
+      "  masked       %llu (%.2f per instance, %.2f%% of instance tokens)%s\n"
       "  random next  %.2f%%\n"
       "  ranks        %d x %u threads\n"
       "  time         tokenize %.1fs (%.1f MB/s of text), instances %.1fs, write %.1fs, total "
@@ -361,6 +386,8 @@ int run_pretraining_data(const PretrainingDataOptions& o) {
       tokens ? 100.0 * unk / tokens : 0.0, (unsigned long long)n_train, train_shards,
       (unsigned long long)n_held, o.dupe_factor, (unsigned long long)masked,
       double(masked) / n_train, 100.0 * masked / std::max<uint64_t>(1, inst_tokens),
+      o.salient_spans ? fmt::format("; salient spans first ({} tokens marked)", salient).c_str()
+                      : "",
       100.0 * random_next / n_train, world, threads, tok_s, tok_s > 0 ? text_mb / tok_s : 0.0,
       inst_s, write_s, total_s, total_s > 0 ? mb / total_s : 0.0, o.out.c_str(),
       n_held == 0 ? "" : fmt::format(", {}/heldout/shard_00000.h5", o.out).c_str());
@@ -391,6 +418,9 @@ Runner register_pretraining_data(CLI::App& app) {
   app.add_option("--short-seq-prob", o->inst.short_seq_prob)->capture_default_str();
   app.add_option("--masked-lm-prob", o->inst.masked_lm_prob)->capture_default_str();
   app.add_flag("--whole-word-masking", o->inst.whole_word_mask);
+  app.add_flag("--salient-spans", o->salient_spans,
+               "mask the spans the corpus marks (U+2063 around them; wordnet-facts marks each "
+               "fact's object) first, always as [MASK] (REALM's salient-span masking)");
   app.add_option("--heldout-fraction", o->heldout_fraction, "fraction of documents held out")
       ->capture_default_str();
   app.add_option("--threads", o->threads, "worker threads (0 = all cores)")->capture_default_str();

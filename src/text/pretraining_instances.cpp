@@ -17,6 +17,24 @@ uint64_t mix_seed(uint64_t seed, uint64_t a, uint64_t b) {
   return splitmix(splitmix(splitmix(seed) ^ a) ^ (b * 0x9E3779B97F4A7C15ull));
 }
 
+bool encode_marked_append(const WordPieceTokenizer& tok, std::string_view sentence,
+                          std::vector<int32_t>& out) {
+  const std::string_view marker(kSalientMarker);
+  bool inside = false;
+  for (;;) {
+    const size_t at = sentence.find(marker);
+    const size_t before = out.size();
+    // The pieces are tokenized apart: the same tokens as the whole sentence when the markers
+    // sit at word boundaries (the tokenizer would drop them anyway).
+    tok.encode_append(sentence.substr(0, at), out);
+    if (inside && at != std::string_view::npos)
+      for (size_t i = before; i < out.size(); ++i) out[i] |= kSalientBit;
+    if (at == std::string_view::npos) return !inside;
+    sentence.remove_prefix(at + marker.size());
+    inside = !inside;
+  }
+}
+
 InstanceCreator::InstanceCreator(const WordPieceTokenizer& tokenizer, PretrainingOptions options)
     : tok_(tokenizer), o_(options) {
   KD_CHECK(o_.max_seq_length >= 5, "max_seq_length {} is too small (need at least 5)",
@@ -96,26 +114,47 @@ void InstanceCreator::mask(CompactInstance& inst, Rng& rng) const {
   // Candidate groups: single positions, or whole words ("##" pieces join the previous group).
   // Only the last group ever grows, so each group is a contiguous range of `members` (no
   // allocation per token; the same RNG draws as one vector per group).
+  // A run of salient tokens is one group of its own (in `salient`, masked first).
   std::vector<int32_t> members;
-  std::vector<std::pair<uint32_t, uint32_t>> cand;  // (first member, count)
+  std::vector<std::pair<uint32_t, uint32_t>> cand, salient;  // (first member, count)
   members.reserve(tokens.size());
   cand.reserve(tokens.size());
+  bool previous_salient = false;
   for (size_t i = 0; i < tokens.size(); ++i) {
-    if (tokens[i] == tok_.cls_id || tokens[i] == tok_.sep_id) continue;
-    if (o_.whole_word_mask && !cand.empty() && tok_.is_continuation(tokens[i]))
+    const bool is_salient = (tokens[i] & kSalientBit) != 0;
+    tokens[i] &= ~kSalientBit;
+    if (tokens[i] == tok_.cls_id || tokens[i] == tok_.sep_id) {
+      previous_salient = false;
+      continue;
+    }
+    if (is_salient) {
+      if (previous_salient)
+        ++salient.back().second;
+      else
+        salient.emplace_back(static_cast<uint32_t>(members.size()), 1u);
+    } else if (o_.whole_word_mask && !cand.empty() && !previous_salient &&
+               tok_.is_continuation(tokens[i])) {
       ++cand.back().second;
-    else
+    } else {
       cand.emplace_back(static_cast<uint32_t>(members.size()), 1u);
+    }
+    previous_salient = is_salient;
     members.push_back(static_cast<int32_t>(i));
   }
   rng.shuffle(cand);
+  if (!salient.empty()) {
+    rng.shuffle(salient);
+    cand.insert(cand.begin(), salient.begin(), salient.end());
+  }
+  const size_t num_salient = salient.size();
   const auto num_to_predict = std::min<int64_t>(
       o_.max_predictions,
       std::max<int64_t>(1, std::llround(static_cast<double>(tokens.size()) * o_.masked_lm_prob)));
   std::vector<std::pair<int32_t, int32_t>> masked;  // (position, original id)
   std::vector<uint8_t> covered(tokens.size(), 0);
   const auto vocab = static_cast<int64_t>(tok_.vocab_size());
-  for (const auto& [first, count] : cand) {
+  for (size_t g = 0; g < cand.size(); ++g) {
+    const auto [first, count] = cand[g];
     const int32_t* group = members.data() + first;
     if (static_cast<int64_t>(masked.size()) >= num_to_predict) break;
     if (static_cast<int64_t>(masked.size() + count) > num_to_predict) continue;
@@ -127,7 +166,9 @@ void InstanceCreator::mask(CompactInstance& inst, Rng& rng) const {
       covered[p] = 1;
       int32_t original = tokens[p];
       int32_t replacement;
-      if (rng.uniform() < 0.8)
+      if (g < num_salient)  // as the cloze a probe asks: always [MASK]
+        replacement = tok_.mask_id;
+      else if (rng.uniform() < 0.8)
         replacement = tok_.mask_id;
       else if (rng.uniform() < 0.5)
         replacement = original;

@@ -6,6 +6,9 @@
 // from a random end of the longer segment; 15% of the non-special tokens (at least 1, at most
 // max_predictions) are masked: 80% [MASK], 10% kept, 10% a uniformly random vocabulary token;
 // whole-word masking groups "##" pieces with their word.
+// Salient spans (REALM's salient-span masking, an extension): tokens a document marks salient
+// (e.g. a fact's object) form one group each and are masked before any other group, always
+// as [MASK]; a document without salient tokens gives exactly the script's instances.
 //
 // Randomness: one splitmix64-seeded xoshiro256** per (seed, dupe round, document), so the
 // output does not depend on the number of threads (Python's random cannot be reproduced here;
@@ -13,11 +16,26 @@
 #pragma once
 #include <cstdint>
 #include <random>
+#include <string_view>
 #include <vector>
 
 #include "text/wordpiece_tokenizer.h"
 
 namespace kd::text {
+
+// A token id with this bit set is salient (see above). The flag rides in the id so that the
+// packing and truncation code copies it with the token; mask() strips it from every instance.
+constexpr int32_t kSalientBit = int32_t{1} << 30;
+
+// How a corpus marks a salient span in text: U+2063 INVISIBLE SEPARATOR before and after it
+// (at word boundaries). A format character, so BERT tokenizers, kdprune's included, drop it:
+// a marked corpus reads as plain text everywhere else.
+inline constexpr const char* kSalientMarker = "\xE2\x81\xA3";
+
+// Tokenizes `sentence` onto `out`, setting kSalientBit on the tokens between marker pairs.
+// Returns false (and leaves the last span unmarked) when the markers are unbalanced.
+bool encode_marked_append(const WordPieceTokenizer& tok, std::string_view sentence,
+                          std::vector<int32_t>& out);
 
 // One document: all sentence tokens back to back, and where each sentence ends.
 struct TokenizedDocument {

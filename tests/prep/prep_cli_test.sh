@@ -31,13 +31,24 @@ if [ -r /usr/share/wordnet/data.noun ] && [ -r /usr/share/dictd/gcide.dict.dz ];
     ! cat "$work/corpus/"*.txt | grep -qi -- "$phrase" || fail "corpus: held-out template '$phrase' occurs"
   done
   # wordnet-facts: only relation-fact sentences with one-token objects (no glosses, no
-  # "physical entity" objects), the same sentences as in wordnet.txt
+  # "physical entity" objects), each object marked as a salient span (U+2063 around it),
+  # otherwise the same sentences as in wordnet.txt
   "$prep" corpus --source wordnet-facts --out "$work/facts" --vocab "$vocab" > "$work/facts.log"
-  grep -qx "dog is a kind of canine ." "$work/facts/wordnet-facts.txt" || fail "facts corpus: dog IsA missing"
-  ! grep -q ": " "$work/facts/wordnet-facts.txt" || fail "facts corpus: a gloss line slipped in"
-  ! grep -q "kind of physical entity" "$work/facts/wordnet-facts.txt" || fail "facts corpus: multi-token object"
-  [ -z "$(grep -v '^$' "$work/facts/wordnet-facts.txt" | sort -u | comm -23 - <(sort -u "$work/corpus/wordnet.txt"))" ] ||
+  m=$'\u2063'
+  grep -qx "dog is a kind of ${m}canine${m} ." "$work/facts/wordnet-facts.txt" || fail "facts corpus: dog IsA (marked) missing"
+  sed "s/$m//g" "$work/facts/wordnet-facts.txt" > "$work/facts-plain.txt"
+  [ "$(grep -c . "$work/facts/wordnet-facts.txt")" = "$(grep -c "${m}[^ ]*${m}" "$work/facts/wordnet-facts.txt")" ] ||
+    fail "facts corpus: a fact sentence without a marked object"
+  ! grep -q ": " "$work/facts-plain.txt" || fail "facts corpus: a gloss line slipped in"
+  ! grep -q "kind of physical entity" "$work/facts-plain.txt" || fail "facts corpus: multi-token object"
+  [ -z "$(grep -v '^$' "$work/facts-plain.txt" | sort -u | comm -23 - <(sort -u "$work/corpus/wordnet.txt"))" ] ||
     fail "facts corpus: sentences that wordnet.txt does not have"
+  # --salient-spans reads the marks (one per object token; every object is one WordPiece)
+  "$prep" pretraining-data --input "$work/facts" --vocab "$vocab" --out "$work/facts-data" \
+    --max-seq-length 32 --max-predictions 10 --dupe-factor 1 --salient-spans > "$work/facts-data.log"
+  marked=$(sed -n 's/.*salient spans first (\([0-9]*\) tokens marked).*/\1/p' "$work/facts-data.log")
+  [ "$marked" = "$(grep -c . "$work/facts/wordnet-facts.txt")" ] ||
+    fail "pretraining-data --salient-spans: $marked tokens marked, want one per fact sentence"
   grep -qi "^abdomen: the belly" "$work/corpus/gcide.txt" || fail "corpus: gcide definition missing"
   ! grep -q '\[1913 Webster\]' "$work/corpus/gcide.txt" || fail "corpus: gcide markup left"
   "$prep" probes --source wordnet --out "$work/probes" --vocab "$vocab" > "$work/probes.log"
@@ -142,6 +153,13 @@ grep -q "missing.txt: no such file" "$work/d.log" || fail "missing file not repo
 "$prep" pretraining-data --input "$work/bad.txt,$corpus" --vocab "$vocab" --out "$work/e" --max-seq-length 64 --max-predictions 10 --dupe-factor 1 > "$work/e.log" 2>&1 \
   || fail "a bad file among good ones must not fail the run"
 grep -q "bad.txt: 1 lines with invalid UTF-8" "$work/e.log" || fail "invalid UTF-8 not reported"
+# --salient-spans over a corpus that marks nothing: refused, saying how spans are marked
+set +e
+"$prep" pretraining-data --input "$corpus" --vocab "$vocab" --out "$work/s" --max-seq-length 64 --max-predictions 10 --dupe-factor 1 --salient-spans > "$work/s.log" 2>&1
+rc=$?
+set -e
+[ $rc = 2 ] || fail "--salient-spans without marks: exit $rc, want 2"
+grep -q "no sentence of the input marks a span (U+2063" "$work/s.log" || fail "--salient-spans without marks: message"
 
 # corpus formats: Wikipedia XML (plain, .bz2, truncated .bz2), WikiExtractor doc + JSON, BookCorpus
 fx="$src/tests/text/fixtures"

@@ -148,7 +148,6 @@ TEST(PretrainingInstances, SameSeedSameShardsThroughHdf5) {
   EXPECT_EQ(std::vector<int32_t>(ba.input_ids.begin(), ba.input_ids.begin() + 64), first.input_ids);
   EXPECT_EQ(ba.next_sentence_labels[0], first.next_sentence_label);
 }
-
 }  // namespace
 }  // namespace kd::text
 
@@ -182,6 +181,81 @@ TEST(PretrainingInstances, UnpaddedAppendWritesTheRowsOfToInstance) {
   EXPECT_EQ(x.masked_lm_positions, y.masked_lm_positions);
   EXPECT_EQ(x.masked_lm_ids, y.masked_lm_ids);
   EXPECT_EQ(x.next_sentence_labels, y.next_sentence_labels);
+}
+
+// Salient spans: a corpus's marked objects. Tokenization with markers gives the plain
+// tokenization with the marked words flagged; instances mask every salient span first (whole,
+// always as [MASK]), strip the flag, and fill the rest of the budget with other tokens.
+TEST(PretrainingInstances, MarkedSentencesTokenizeAsPlainTextWithTheSpanFlagged) {
+  const std::string m = kSalientMarker;
+  std::vector<int32_t> marked, plain;
+  ASSERT_TRUE(
+      encode_marked_append(tok(), "a dog is a kind of " + m + "dachshund" + m + " .", marked));
+  tok().encode_append("a dog is a kind of dachshund .", plain);
+  ASSERT_EQ(marked.size(), plain.size());
+  std::vector<int32_t> expected_span;
+  tok().encode_append("dachshund", expected_span);
+  ASSERT_GE(expected_span.size(), 2u);  // a multi-piece word: every piece is flagged
+  const size_t span_begin = plain.size() - 1 - expected_span.size();
+  for (size_t i = 0; i < plain.size(); ++i) {
+    const bool in_span = i >= span_begin && i < plain.size() - 1;
+    EXPECT_EQ((marked[i] & kSalientBit) != 0, in_span) << i;
+    EXPECT_EQ(marked[i] & ~kSalientBit, plain[i]) << i;
+  }
+  std::vector<int32_t> odd;
+  EXPECT_FALSE(encode_marked_append(tok(), "x is a kind of " + m + "y .", odd));
+  for (int32_t id : odd) EXPECT_EQ(id & kSalientBit, 0);  // the unclosed span is not marked
+  // Without the flag the tokenizer drops the markers: the corpus reads as plain text.
+  std::vector<int32_t> unmarked;
+  tok().encode_append("a dog is a kind of " + m + "dachshund" + m + " .", unmarked);
+  EXPECT_EQ(unmarked, plain);
+}
+
+TEST(PretrainingInstances, SalientSpansAreMaskedFirstWholeAndAlwaysAsMask) {
+  auto docs = synthetic_docs(4);
+  // The last two tokens of every sentence are a salient span, with ids of their own.
+  auto is_salient_id = [](int32_t id) { return id >= 3000 && id < 3100; };
+  for (auto& d : docs)
+    for (size_t s = 0; s < d.num_sentences(); ++s)
+      for (uint32_t i = d.sentence_ends[s] - 2; i < d.sentence_ends[s]; ++i)
+        d.tokens[i] = (3000 + static_cast<int32_t>(i % 100)) | kSalientBit;
+  for (int budget : {40, 6}) {  // room for every span, and fewer predictions than spans
+    PretrainingOptions o;
+    o.masked_lm_prob = 0.3;
+    o.max_predictions = budget;
+    o.whole_word_mask = true;
+    InstanceCreator c(tok(), o);
+    auto inst = make_all(c, docs, 5);
+    ASSERT_GT(inst.size(), 100u);
+    size_t salient_masked = 0, other_masked = 0;
+    for (const auto& x : inst) {
+      for (int32_t id : x.tokens) ASSERT_EQ(id & kSalientBit, 0);
+      std::set<int32_t> masked(x.masked_positions.begin(), x.masked_positions.end());
+      size_t salient_here = 0;
+      for (size_t k = 0; k < x.masked_positions.size(); ++k) {
+        ASSERT_EQ(x.masked_ids[k] & kSalientBit, 0);
+        if (is_salient_id(x.masked_ids[k])) {
+          ++salient_here;
+          ASSERT_EQ(x.tokens[x.masked_positions[k]], tok().mask_id);  // never kept or random
+        }
+      }
+      size_t unmasked_salient = 0;
+      for (size_t p = 0; p < x.tokens.size(); ++p)
+        unmasked_salient += !masked.count(static_cast<int32_t>(p)) && is_salient_id(x.tokens[p]);
+      if (budget == 40) {
+        ASSERT_EQ(unmasked_salient, 0u);  // every span fits the budget, so every one is masked
+      } else if (unmasked_salient > 0) {
+        // Spans left over only once the budget is spent on spans (a span cut to one token by
+        // the instance's edge can leave one slot that another token then fills).
+        ASSERT_LE(x.masked_positions.size() - salient_here, 1u);
+        ASSERT_GE(salient_here + 1, static_cast<size_t>(budget));
+      }
+      salient_masked += salient_here;
+      other_masked += x.masked_positions.size() - salient_here;
+    }
+    if (budget == 40) EXPECT_GT(other_masked, salient_masked / 4);  // the rest of the budget
+    EXPECT_GT(salient_masked, 0u);
+  }
 }
 
 }  // namespace
