@@ -60,6 +60,30 @@ campaign_yaml "$work/c1" > "$work/c1.yaml"
 "$kdprune" campaign --config "$work/c1.yaml" --dry-run --world 4 > "$work/dry.log" 2>&1 ||
   { cat "$work/dry.log"; fail "dry run"; }
 grep -q "expected makespan" "$work/dry.log" || fail "dry run printed no plan"
+# --json: the same plan, with each stage's scaling curve under the cost model (a per-rank-batch
+# trainer: flat plus its gradient all-reduce, growing with r; a unit-split stage: work/min(r, units))
+"$kdprune" campaign --config "$work/c1.yaml" --dry-run --world 4 --json "$work/dry.json" \
+  --set stages.relmask.cost_s=60 > /dev/null 2>&1 || fail "dry run --json"
+/usr/bin/python3 - "$work/dry.json" <<'PY' || fail "dry-run JSON: scaling curves"
+import json, sys
+p = json.load(open(sys.argv[1]))
+assert p["world"] == 4 and p["makespan_s"] > 0
+st = {s["stage"]: s for s in p["stages"]}
+assert st["relmask"]["work_s_one_rank"] == 60
+for s in p["stages"]:
+    d = {int(r): v for r, v in s["duration_s_by_ranks"].items()}
+    assert sorted(d) == [2 ** k for k in range(11)], d
+    assert abs(d[1] - s["work_s_one_rank"]) < 1e-9 * max(1, d[1]), s["stage"]
+    if s["per_rank_batch"]:
+        assert s["sync_steps"] > 0 and s["sync_bytes"] > 0, s["stage"]
+        assert all(d[2 * r] > d[r] for r in d if 2 * r in d), (s["stage"], d)
+    else:
+        for r, v in d.items():
+            assert abs(v - s["work_s_one_rank"] / min(r, s["units"])) < 1e-9 * max(1, v), (s["stage"], r)
+    n = len(s["ranks"])
+    if n in d:  # the planned span is the curve's value at the stage's ranks (at least 1 ms)
+        assert abs(s["end_s"] - s["start_s"] - max(1e-3, d[n])) < 1e-6 * max(1, s["end_s"]), s["stage"]
+PY
 [ ! -e "$work/c1" ] || fail "a dry run created the campaign directory"
 
 $KD_MPIRUN -np 4 "$kdprune" campaign --config "$work/c1.yaml" > "$work/c1.log" 2>&1 ||

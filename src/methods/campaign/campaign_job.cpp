@@ -1,5 +1,5 @@
-// `kdprune campaign --config campaign.yaml [--set key=value] [--dry-run [--world N]]`: plans the
-// stages over the job's ranks, prints and saves the plan, runs it, writes the report.
+// `kdprune campaign --config campaign.yaml [--set key=value] [--dry-run [--world N] [--json F]]`:
+// plans the stages over the job's ranks, prints and saves the plan, runs it, writes the report.
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -22,6 +22,7 @@ struct CampaignArgs {
   std::vector<std::string> sets;
   bool dry_run = false;
   int world = 0;
+  std::string json;  // --dry-run: the plan as JSON here too (with each stage's scaling curve)
 };
 
 // Under mpirun or srun without MPI started (a dry run): the launcher's task count.
@@ -41,9 +42,11 @@ int run(const CampaignArgs& a) {
     const auto c = load_campaign(a.config, a.sets, world);
     std::printf("== campaign plan (%s, %d rank(s); dry run: nothing runs) ==\n%s", a.config.c_str(),
                 world, plan_table(plan_for(c, world)).c_str());
+    if (!a.json.empty()) write_file_atomic(a.json, plan_json(plan_for(c, world)).dump(1) + "\n");
     return 0;
   }
   KD_CHECK(a.world == 0, "--world is for --dry-run; a run uses the job's ranks");
+  KD_CHECK(a.json.empty(), "--json is for --dry-run; a run writes plan.json to its campaign_dir");
   // The groups' backend and device come from the campaign; the world is made once here.
   auto probe = load_campaign(a.config, a.sets, 1 << 30);
   auto world = dist::make_world_communicator({probe.backend, probe.device, false});
@@ -81,6 +84,9 @@ cli::Runner add_campaign(CLI::App& sub) {
       ->take_all();
   sub.add_flag("--dry-run", a->dry_run, "print the plan (stage -> ranks, expected times) only");
   sub.add_option("--world", a->world, "with --dry-run: plan for this many ranks");
+  sub.add_option("--json", a->json,
+                 "with --dry-run: also write the plan as JSON (per stage its estimate on 1, 2, 4, "
+                 "... 1024 ranks)");
   return [a] { return run(*a); };
 }
 

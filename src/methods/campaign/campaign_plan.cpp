@@ -177,7 +177,11 @@ nlohmann::json plan_json(const Plan& p) {
                       {"makespan_s", p.makespan_s},
                       {"sequential_s", p.sequential_s},
                       {"stages", nlohmann::json::array()}};
-  for (const auto& s : p.stages)
+  for (const auto& s : p.stages) {
+    // The stage's estimated duration on 1, 2, 4, ... 1024 ranks: its scaling curve under the
+    // cost model (flat plus communication for a per-rank batch; work / min(r, units) otherwise).
+    nlohmann::json scaling = nlohmann::json::object();
+    for (int r = 1; r <= 1024; r *= 2) scaling[std::to_string(r)] = s.estimate.duration_s(r);
     j["stages"].push_back({{"stage", s.name},
                            {"ranks", s.ranks},
                            {"start_s", s.start_s},
@@ -185,7 +189,11 @@ nlohmann::json plan_json(const Plan& p) {
                            {"work_s_one_rank", s.estimate.work_s},
                            {"per_rank_batch", s.estimate.per_rank_batch},
                            {"units", s.estimate.units},
+                           {"sync_steps", s.estimate.sync_steps},
+                           {"sync_bytes", s.estimate.sync_bytes},
+                           {"duration_s_by_ranks", scaling},
                            {"basis", s.estimate.basis}});
+  }
   return j;
 }
 
