@@ -109,26 +109,39 @@ def plot(curves, rows, png):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.6))
-    label = LINKS[0][0]
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(15, 4.6))
     ranks = [2 ** k for k in range(11)]
+    styles = ["-", "--", ":"]
+    # Data-parallel trainers: weak-scaling efficiency d(1)/d(r) (r times the work in d(r)).
+    for (label, _, _), ls in zip(LINKS, styles):
+        for i, (name, s) in enumerate(n for n in curves[label].items() if n[1]["per_rank_batch"]):
+            d = s["duration_s_by_ranks"]
+            ax1.plot(ranks, [d["1"] / d[str(r)] for r in ranks], ls=ls, color=f"C{i}",
+                     label=f"{name}" if ls == "-" else None)
+    ax1.set(xscale="log", ylim=(0, 1.05), xlabel="ranks", ylabel="weak-scaling efficiency",
+            title="trainers, batch per rank\n(solid: veth, dashed: 1 Gbit/s, dotted: 100 Gbit/s)")
+    ax1.legend(fontsize=7)
+    # Unit-split stages: speedup, flat once every unit has a rank (link-independent).
+    label = LINKS[0][0]
     for name, s in curves[label].items():
+        if s["per_rank_batch"]:
+            continue
         d = s["duration_s_by_ranks"]
-        # Throughput relative to one rank: work per second. A per-rank batch does r times the work.
-        speed = [(r if s["per_rank_batch"] else 1) * d["1"] / d[str(r)] for r in ranks]
-        ax1.plot(ranks, speed, marker="o", ms=3, label=name,
-                 ls="-" if s["per_rank_batch"] else "--")
-    ax1.plot(ranks, ranks, color="grey", lw=0.8, ls=":", label="linear")
-    ax1.set(xscale="log", yscale="log", xlabel="ranks", ylabel="throughput vs 1 rank",
-            title=f"per-stage scaling, {label}")
-    ax1.legend(fontsize=6, ncol=2)
-    for lab, _, _ in LINKS:
-        pts = [(n, mk, seq) for l, n, mk, seq in rows if l == lab]
-        line, = ax2.plot([n for n, _, _ in pts], [mk for _, mk, _ in pts], marker="o", label=f"campaign, {lab}")
-        ax2.plot([n for n, _, _ in pts], [seq for _, _, seq in pts], marker="x", ls="--",
-                 color=line.get_color(), label=f"one after another, {lab}")
-    ax2.set(xscale="log", xlabel="ranks", ylabel="makespan (s)", title="campaign vs one after another")
+        ax2.plot(ranks, [d["1"] / d[str(r)] for r in ranks], marker="o", ms=3,
+                 label=f"{name} ({s['units']} units)")
+    ax2.plot(ranks, ranks, color="grey", lw=0.8, ls=":", label="linear")
+    ax2.set(xscale="log", yscale="log", xlabel="ranks", ylabel="speedup vs 1 rank",
+            title="stages split over units (relations, runs, facts)")
     ax2.legend(fontsize=6)
+    for (lab, _, _), ls in zip(LINKS, styles):
+        pts = [(n, mk, seq) for l, n, mk, seq in rows if l == lab]
+        line, = ax3.plot([n for n, _, _ in pts], [mk for _, mk, _ in pts], marker="o", ls=ls,
+                         label=f"campaign, {lab}")
+        ax3.plot([n for n, _, _ in pts], [seq for _, _, seq in pts], marker="x", ls=ls,
+                 color=line.get_color(), alpha=0.5, label=f"one after another, {lab}")
+    ax3.set(xscale="log", ylim=(0, None), xlabel="ranks", ylabel="makespan (s)",
+            title="the study: campaign vs one after another")
+    ax3.legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(png, dpi=110)
     print(f"wrote {png}")
