@@ -40,6 +40,11 @@ if [ -r /usr/share/wordnet/data.noun ] && [ -r /usr/share/dictd/gcide.dict.dz ];
   [ "$(grep -c . "$work/facts/wordnet-facts.txt")" = "$(grep -c "${m}[^ ]*${m}" "$work/facts/wordnet-facts.txt")" ] ||
     fail "facts corpus: a fact sentence without a marked object"
   ! grep -q ": " "$work/facts-plain.txt" || fail "facts corpus: a gloss line slipped in"
+  # the smaller relations' facts repeated up to 4 times (default --fact-repeats), IsA's once
+  [ "$(grep -cx "dog is a kind of canine ." "$work/facts-plain.txt")" = 1 ] || fail "facts corpus: IsA fact repeated"
+  [ "$(grep -cx "organism is made of tissue ." "$work/facts-plain.txt")" = 4 ] || fail "facts corpus: MadeOf fact not 4 times"
+  "$prep" corpus --source wordnet-facts --fact-repeats 1 --out "$work/facts1" --vocab "$vocab" > /dev/null
+  [ "$(grep -cx "organism is made of ${m}tissue${m} ." "$work/facts1/wordnet-facts.txt")" = 1 ] || fail "facts corpus: --fact-repeats 1"
   ! grep -q "kind of physical entity" "$work/facts-plain.txt" || fail "facts corpus: multi-token object"
   [ -z "$(grep -v '^$' "$work/facts-plain.txt" | sort -u | comm -23 - <(sort -u "$work/corpus/wordnet.txt"))" ] ||
     fail "facts corpus: sentences that wordnet.txt does not have"
