@@ -80,7 +80,8 @@ def main():
                 if kind["per_rank_batch"] else "split over %d units" % kind["units"])
         print(f"  {s['stage']:<18} {len(s['ranks']):>5} {s['wall_s']:>8.1f} {costs[s['stage']]:>16.1f}  {kind}")
     sets = [f"stages.{k}.cost_s={v:.3f}" for k, v in costs.items()]
-    sets.append("stages.pretrain.ranks=auto")  # the teacher takes what the planner gives it
+    # Every stage sized by the planner (the main job fixes the teacher at 2 ranks, for this host).
+    sets += [f"stages.{k}.ranks=auto" for k in costs]
     rows, curves = [], {}
     for label, gbs, us in LINKS:
         link = [f"link_gbytes_per_s={gbs}", f"link_latency_us={us}"]

@@ -2,9 +2,11 @@
 # The main job on the embedded default data, from a fresh machine:
 #   1. installs the Debian packages and builds kdprune (skipped when up to date)
 #   2. builds the default corpus from WordNet + GCIDE and turns it into HDF5 shards, the WordNet
-#      probe sets and the embedded downstream tasks (kdprune-prep; each skipped when present)
+#      facts corpus and its shards, the WordNet probe sets and the embedded downstream tasks
+#      (kdprune-prep; each skipped when present)
 #   3. runs the study as one campaign (configs/quickstart-campaign.yaml, `kdprune campaign` on
-#      2 MPI ranks): pre-trains a small BERT, the teacher, on both ranks; then at once, on rank
+#      2 MPI ranks): pre-trains a small BERT, the teacher, on both ranks (the default corpus,
+#      then the WordNet facts with every object masked); then at once, on rank
 #      groups, distils it three ways at equal steps (Tutor-KD, plain KD, MLM-only), trains LAMP
 #      masks and soft prompt ensembles per WordNet relation, and prunes it with schuBERT-all to
 #      85% of its parameters; then scores everything (held-out MLM, WordNet probes) and fine-tunes
@@ -58,6 +60,16 @@ if ! ls "$out"/data/train/*.h5 > /dev/null 2>&1; then
     "${shard_args[@]}" --seed 12345
 fi
 
+if [ "$profile" = quick ] && ! ls "$out"/facts-data/train/*.h5 > /dev/null 2>&1; then
+  # The teacher's second phase: the relation facts alone, each object a salient span.
+  echo "== WordNet facts corpus and its 32-token shards (objects masked as salient spans) =="
+  "$bin/kdprune-prep" corpus --source wordnet-facts --out "$out/facts-corpus"
+  "$bin/kdprune-prep" pretraining-data --input "$out/facts-corpus" \
+    --vocab data/vocab/bert-base-uncased-vocab.txt --out "$out/facts-data" --shards 8 \
+    --max-seq-length 32 --max-predictions 5 --masked-lm-prob 0.15 --whole-word-masking \
+    --salient-spans --dupe-factor 5 --seed 12345
+fi
+
 probes=runs/quickstart/probes  # WordNet probe sets, shared by both profiles
 if [ ! -d "$probes/test" ]; then
   echo "== WordNet probe sets (kdprune-prep probes) =="
@@ -91,7 +103,9 @@ set -e
 # A stage's printed output: its rank-0 log without the log lines.
 stage_output() { grep -v '^\[[0-9:]*\] ' "$out/$1/logs/rank0.log" | sed -n "${2:-/^== /,\$p}"; }
 
-model="$(launch/summary_field "$out/pretrain" model)"
+teacher_stage=pretrain-facts  # the quick profile's teacher ends with the facts phase
+[ "$profile" = quick ] || teacher_stage=pretrain
+model="$(launch/summary_field "$out/$teacher_stage" model)"
 echo
 echo "== fill-mask with the pre-trained teacher ($model) =="
 for text in "a dog is a kind of [MASK] ." "the opposite of hot is [MASK] ." "a wheel is part of a [MASK] ."; do

@@ -125,6 +125,11 @@ rows = {s["stage"]: s for s in rep["stages"]}
 assert set(rows) == set(st) and all(s["status"] == "done" for s in rows.values())
 assert rows["distill"]["results"]["heldout_mlm_acc"] >= 0 and rows["schubert"]["results"]["parameters"] > 0
 assert abs(rows["probe"]["results"]["probe_p_at_1"] - r["average"]["p_at_1"]) < 1e-12
+manual = [v["p_at_1"] for k, v in r["relations"].items() if "(held-out template)" not in k]
+heldout = [v["p_at_1"] for k, v in r["relations"].items() if "(held-out template)" in k]
+assert abs(rows["probe"]["results"]["probe_p_at_1_manual"] - sum(manual) / len(manual)) < 1e-12
+# (these probe sets have no held-out-template rows, so that mean is absent)
+assert not heldout and "probe_p_at_1_heldout_templates" not in rows["probe"]["results"]
 for p in ["plan.json", "plan.txt", "campaign_report.txt", "campaign.yaml"]:
     assert os.path.getsize(f"{d}/{p}") > 0, p
 PY

@@ -62,8 +62,19 @@ nlohmann::json headlines(const CampaignConfig& c, const StageSpec& s) {
   const std::string json = arg_value(s, c, "--json");
   if (!json.empty()) {
     const auto r = read_json(json);
-    if (s.command == "eval-probe" && r.contains("average"))
-      h["probe_p_at_1"] = r["average"].value("p_at_1", 0.0);
+    if (s.command == "eval-probe" && r.contains("average")) {
+      h["probe_p_at_1"] = r["average"].value("p_at_1", 0.0);  // every row, both template kinds
+      // The manual-template rows and the held-out-template rows apart (the README's P@1).
+      double sum[2] = {0, 0};
+      int n[2] = {0, 0};
+      for (const auto& [name, rel] : r.value("relations", nlohmann::json::object()).items()) {
+        const int heldout = name.find("(held-out template)") != std::string::npos;
+        sum[heldout] += rel.value("p_at_1", 0.0);
+        ++n[heldout];
+      }
+      if (n[0] > 0) h["probe_p_at_1_manual"] = sum[0] / n[0];
+      if (n[1] > 0) h["probe_p_at_1_heldout_templates"] = sum[1] / n[1];
+    }
     if (s.command == "eval-mlm" && r.contains("accuracy")) h["heldout_mlm_acc"] = r["accuracy"];
   }
   return h;
@@ -74,7 +85,11 @@ std::string headline_text(const nlohmann::json& h) {
   auto add = [&](const std::string& t) { s += (s.empty() ? "" : ", ") + t; };
   if (h.contains("heldout_mlm_acc"))
     add(fmt::format("MLM acc {:.4f}", h["heldout_mlm_acc"].get<double>()));
-  if (h.contains("probe_p_at_1"))
+  if (h.contains("probe_p_at_1_manual") && h.contains("probe_p_at_1_heldout_templates"))
+    add(fmt::format("probe P@1 {:.4f} (held-out templates {:.4f})",
+                    h["probe_p_at_1_manual"].get<double>(),
+                    h["probe_p_at_1_heldout_templates"].get<double>()));
+  else if (h.contains("probe_p_at_1"))
     add(fmt::format("probe P@1 {:.4f}", h["probe_p_at_1"].get<double>()));
   if (h.contains("mean_test_p_at_1_mask"))
     add(fmt::format("P@1 mask {:.4f} (full {:.4f})", h["mean_test_p_at_1_mask"].get<double>(),
