@@ -67,7 +67,8 @@ nlohmann::json headlines(const CampaignConfig& c, const StageSpec& s) {
       // The manual-template rows and the held-out-template rows apart (the README's P@1).
       double sum[2] = {0, 0};
       int n[2] = {0, 0};
-      for (const auto& [name, rel] : r.value("relations", nlohmann::json::object()).items()) {
+      const nlohmann::json relations = r.value("relations", nlohmann::json::object());
+      for (const auto& [name, rel] : relations.items()) {
         const int heldout = name.find("(held-out template)") != std::string::npos;
         sum[heldout] += rel.value("p_at_1", 0.0);
         ++n[heldout];
