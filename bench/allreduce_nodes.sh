@@ -4,10 +4,13 @@
 # GradReducer (bench/mpi_allreduce_sweep_bench), the ring model's alpha and B fitted per link
 # (bench/allreduce_fit.py), and a PNG of measurements and fits.
 #   bench/allreduce_nodes.sh [links="unshaped 10gbit 1gbit"] [png=docs/img/allreduce-nodes.png]
+# KD_NODES=4 (default 2): that many nodes, one rank each (on 2 cores, 4 ranks share the cores:
+# meaningful where the link, not the CPU, is the limit, e.g. 1gbit).
 # Root (network namespaces); brings the cluster up per link and takes it down at the end.
 set -euo pipefail
 source "$(dirname "$0")/bench_common.sh"
 links="${1:-unshaped 10gbit 1gbit}"
+nodes="${KD_NODES:-2}"
 png="${2:-$root/docs/img/allreduce-nodes.png}"
 bench="${KD_BUILD_DIR:-$root/build}/bench/mpi_allreduce_sweep_bench"
 [ -x "$bench" ] || { echo "allreduce_nodes: build $bench first (ninja -C build)" >&2; exit 1; }
@@ -16,13 +19,13 @@ trap '"$cl" down > /dev/null 2>&1 || true' EXIT
 mkdir -p "$work"
 runs=()
 for link in $links; do
-  if [ "$link" = unshaped ]; then "$cl" up 2 > /dev/null; else "$cl" up 2 --link "$link" > /dev/null; fi
+  if [ "$link" = unshaped ]; then "$cl" up "$nodes" > /dev/null; else "$cl" up "$nodes" --link "$link" > /dev/null; fi
   "$cl" hostfile > "$work/allreduce-hostfile"
-  out="$work/allreduce-$link.json"
-  "$cl" exec head env OMP_NUM_THREADS=1 mpirun -np 2 $root_flag --hostfile "$work/allreduce-hostfile" \
+  out="$work/allreduce-$link-$nodes.json"
+  "$cl" exec head env OMP_NUM_THREADS=1 mpirun -np "$nodes" $root_flag --hostfile "$work/allreduce-hostfile" \
     --map-by node --bind-to none -x OMP_NUM_THREADS "$bench" --benchmark_format=json > "$out"
   runs+=("$link=$out")
   "$cl" down > /dev/null
 done
-$py "$root/bench/allreduce_fit.py" --ranks 2 --png "$png" "${runs[@]}"
+$py "$root/bench/allreduce_fit.py" --ranks "$nodes" --png "$png" "${runs[@]}"
 echo "(load average: $(cut -d' ' -f1-3 /proc/loadavg))"
