@@ -74,10 +74,11 @@ def main():
     costs = measured_costs(report, base)
     print(f"measured on {world} rank(s) ({a.campaign_dir}, makespan {report['makespan_s']:.0f} s):")
     print(f"  {'stage':<18} {'ranks':>5} {'wall s':>8} {'cost s (1 rank)':>16}  kind")
+    planned = {p["stage"]: p for p in base["stages"]}
     for s in report["stages"]:
-        kind = next(p for p in base["stages"] if p["stage"] == s["stage"])
-        kind = ("batch per rank, %d all-reduces of %.1f MB" % (kind["sync_steps"], kind["sync_bytes"] / 1e6)
-                if kind["per_rank_batch"] else "split over %d units" % kind["units"])
+        p = planned[s["stage"]]
+        kind = ("batch per rank, %d all-reduces of %.1f MB" % (p["sync_steps"], p["sync_bytes"] / 1e6)
+                if p["per_rank_batch"] else "split over %d units" % p["units"])
         print(f"  {s['stage']:<18} {len(s['ranks']):>5} {s['wall_s']:>8.1f} {costs[s['stage']]:>16.1f}  {kind}")
     sets = [f"stages.{k}.cost_s={v:.3f}" for k, v in costs.items()]
     # Every stage sized by the planner (the main job fixes the teacher at 2 ranks, for this host).

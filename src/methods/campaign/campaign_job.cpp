@@ -40,9 +40,10 @@ int run(const CampaignArgs& a) {
   if (a.dry_run) {
     const int world = a.world > 0 ? a.world : launcher_world_size();
     const auto c = load_campaign(a.config, a.sets, world);
+    const Plan plan = plan_for(c, world);  // estimating reads every stage's shards: once
     std::printf("== campaign plan (%s, %d rank(s); dry run: nothing runs) ==\n%s", a.config.c_str(),
-                world, plan_table(plan_for(c, world)).c_str());
-    if (!a.json.empty()) write_file_atomic(a.json, plan_json(plan_for(c, world)).dump(1) + "\n");
+                world, plan_table(plan).c_str());
+    if (!a.json.empty()) write_file_atomic(a.json, plan_json(plan).dump(1) + "\n");
     return 0;
   }
   KD_CHECK(a.world == 0, "--world is for --dry-run; a run uses the job's ranks");
