@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # Weak scaling across emulated nodes (scripts/cluster-local.sh: one rank per node, TCP over a
 # tc-shaped link): pretrain (the quickstart model) and Tutor-KD distillation (its 2 x 128 student)
-# steps at batch 16 per rank on 1 node and on 2 nodes, the 2-node runs with the gradient buckets
-# reduced inside backward's hooks (dist.comm_thread: false, the default) and on a communication
-# thread (true), each 2-node mode run twice in alternation, per link setting. Prints per case:
-# tokens/s, step time, exposed communication (2-node step - 1-node step) and weak-scaling
-# efficiency (1-node step / 2-node step).
+# steps at batch 16 per rank on 1 node and on 2 nodes, the 2-node runs in each reduction mode,
+# each mode run twice in alternation, per link setting. Modes:
+#   hook   buckets reduced inside backward's hooks (the default)
+#   thread on a communication thread (dist.comm_thread)
+#   defer  thread + the tied word embedding's lookup gradient deferred (dist.defer_embedding_grad)
+#   bf16   defer + buckets all-reduced in bf16 (dist.grad_bf16)
+# Prints per case: tokens/s, step time, exposed communication (2-node step - 1-node step) and
+# weak-scaling efficiency (1-node step / 2-node step).
 #   bench/scaling_nodes.sh [timed_steps=10] [warmup_steps=3] [precision=bf16]
 #                          [links="unshaped 1gbit"] [commands="pretrain distill"]
+#                          [modes="hook thread defer bf16"]
 # Root (network namespaces); brings the cluster up per link setting, down at the end.
 set -euo pipefail
 source "$(dirname "$0")/bench_common.sh"
 steps="${1:-10}"; warm="${2:-3}"; prec="${3:-bf16}"; links="${4:-unshaped 1gbit}"
-commands="${5:-pretrain distill}"
+commands="${5:-pretrain distill}"; modes="${6:-hook thread defer bf16}"
 ensure_bench_shards
 cl="$root/scripts/cluster-local.sh"
 trap '"$cl" down > /dev/null 2>&1 || true' EXIT
@@ -34,9 +38,25 @@ args_for() { # args_for COMMAND
   esac
 }
 
-# run NAME NODES COMMAND COMM_THREAD -> tokens/s of all ranks
+mode_flags() { # mode_flags MODE -> --set arguments
+  case "$1" in
+    hook) echo "--set dist.comm_thread=false" ;;
+    thread) echo "--set dist.comm_thread=true" ;;
+    defer) echo "--set dist.comm_thread=true --set dist.defer_embedding_grad=true" ;;
+    bf16) echo "--set dist.comm_thread=true --set dist.defer_embedding_grad=true --set dist.grad_bf16=true" ;;
+    *) echo "scaling_nodes: unknown mode $1" >&2; exit 2 ;;
+  esac
+}
+mode_name() {
+  case "$1" in
+    hook) echo "in the hook" ;; thread) echo "communication thread" ;;
+    defer) echo "thread + deferred embedding rows" ;; bf16) echo "thread + deferred + bf16 all-reduce" ;;
+  esac
+}
+
+# run NAME NODES COMMAND MODE -> tokens/s of all ranks
 run() {
-  local run="$work/$1" nodes=$2 cmd=$3 thread=$4
+  local run="$work/$1" nodes=$2 cmd=$3 mode=$4
   rm -rf "$run"
   # shellcheck disable=SC2046 # the command's words
   (cd "$root" && "$cl" exec head env OMP_NUM_THREADS=1 OMPI_MCA_mpi_yield_when_idle=1 \
@@ -45,9 +65,9 @@ run() {
     --set "data.train=[\"$work/shards/*.hdf5\"]" --set data.batch_size=$batch --set run_dir="$run" \
     --set train.steps=$((steps + warm)) --set train.log_every="$warm" \
     --set train.precision="$prec" --set train.checkpoint_every=0 \
-    --set train.schedule.warmup_steps=2 --set resume=never --set dist.comm_thread="$thread") \
+    --set train.schedule.warmup_steps=2 --set resume=never $(mode_flags "$mode")) \
     > "$run.log" 2>&1 || { cat "$run.log" >&2; return 1; }
-  [ "$thread" = false ] || [ "$nodes" = 1 ] || grep -q "communication-thread" "$run.log" ||
+  [ "$mode" = hook ] || [ "$nodes" = 1 ] || grep -q "communication-thread" "$run.log" ||
     { echo "scaling_nodes: dist.comm_thread did not take effect (see $run.log)" >&2; return 1; }
   steady_tokens_per_s "$run/metrics.jsonl"
 }
@@ -58,19 +78,22 @@ for link in $links; do
   if [ "$link" = unshaped ]; then "$cl" up 2 > /dev/null; else "$cl" up 2 --link "$link" > /dev/null; fi
   "$cl" hostfile > "$hostfile"
   for cmd in $commands; do
-    one=$(run "nodes-$cmd-1" 1 "$cmd" false)
-    a1=$(run "nodes-$cmd-hook-1" 2 "$cmd" false); b1=$(run "nodes-$cmd-thread-1" 2 "$cmd" true)
-    a2=$(run "nodes-$cmd-hook-2" 2 "$cmd" false); b2=$(run "nodes-$cmd-thread-2" 2 "$cmd" true)
-    $py - "$cmd" "$link" "$one" "$a1" "$a2" "$b1" "$b2" <<PY
+    one=$(run "nodes-$cmd-1" 1 "$cmd" hook)
+    printf '| %s | 1 node | - | %.0f | %.0f ms | - | - |\n' "$cmd" "$one" \
+      "$($py -c "print($batch * $seq / $one * 1000)")"
+    declare -A first=() second=()
+    for m in $modes; do first[$m]=$(run "nodes-$cmd-$m-1" 2 "$cmd" "$m"); done
+    for m in $modes; do second[$m]=$(run "nodes-$cmd-$m-2" 2 "$cmd" "$m"); done
+    for m in $modes; do
+      $py - "$cmd" "$link" "$(mode_name "$m")" "$one" "${first[$m]}" "${second[$m]}" <<PY
 import sys
-cmd, link = sys.argv[1:3]
-one, a1, a2, b1, b2 = map(float, sys.argv[3:])
+cmd, link, mode = sys.argv[1:4]
+one, x, y = map(float, sys.argv[4:])
 t1 = $batch * $seq / one  # seconds per step, 1 rank
-print(f"| {cmd} | 1 node | - | {one:.0f} | {t1*1000:.0f} ms | - | - |")
-for mode, x, y in (("in the hook", a1, a2), ("communication thread", b1, b2)):
-    t2 = 2 * $batch * $seq / ((x + y) / 2)  # seconds per step, 2 ranks
-    print(f"| {cmd} | {link} | {mode} | {x:.0f} / {y:.0f} | {t2*1000:.0f} ms | {(t2-t1)*1000:.0f} ms | {t1/t2:.2f} |")
+t2 = 2 * $batch * $seq / ((x + y) / 2)  # seconds per step, 2 ranks
+print(f"| {cmd} | {link} | {mode} | {x:.0f} / {y:.0f} | {t2*1000:.0f} ms | {(t2-t1)*1000:.0f} ms | {t1/t2:.2f} |")
 PY
+    done
   done
   "$cl" down > /dev/null
 done

@@ -14,8 +14,21 @@ GradReducer::GradReducer(std::shared_ptr<Communicator> comm, std::vector<torch::
   seen_.assign(params_.size(), false);
   const int64_t first_cap = static_cast<int64_t>(options.first_bucket_mb * 1024 * 1024 / 4);
   const int64_t cap = static_cast<int64_t>(options.bucket_mb * 1024 * 1024 / 4);
-  // Reverse order: the last layers' gradients are ready first.
-  for (size_t k = params_.size(); k-- > 0;) {
+  // Launch order: deferred-row parameters first (their hooks fire at the start of backward),
+  // then reverse registration order (the last layers' gradients are ready first).
+  std::vector<size_t> order;
+  std::vector<bool> deferred(params_.size(), false);
+  for (auto& d : options.deferred) {
+    KD_CHECK(d.param < params_.size() && !deferred[d.param] && d.take,
+             "GradReducer: bad deferred-rows parameter {}", d.param);
+    KD_CHECK(params_[d.param].dim() == 2, "GradReducer: deferred rows need a 2-d parameter");
+    deferred[d.param] = true;
+    order.push_back(d.param);
+    deferred_.push_back({d, {}, {}, nullptr});
+  }
+  for (size_t k = params_.size(); k-- > 0;)
+    if (!deferred[k]) order.push_back(k);
+  for (size_t k : order) {
     const auto& p = params_[k];
     KD_CHECK(p.scalar_type() == torch::kFloat, "GradReducer: parameter {} is {}, expected fp32", k,
              c10::toString(p.scalar_type()));
@@ -35,6 +48,7 @@ GradReducer::GradReducer(std::shared_ptr<Communicator> comm, std::vector<torch::
   for (auto& b : buckets_) {
     int64_t n = b.offset.back() + params_[b.params.back()].numel();
     b.flat = torch::zeros({n}, params_[b.params.front()].options());
+    if (options.bf16_wire) b.wire = torch::empty({n}, b.flat.options().dtype(torch::kBFloat16));
   }
   if (comm_->size() > 1) {
     for (size_t k = 0; k < params_.size(); ++k) {
@@ -97,7 +111,12 @@ void GradReducer::on_gradient(size_t k, const torch::Tensor& grad) {
 void GradReducer::launch_ready_buckets() {
   while (next_launch_ < buckets_.size() && buckets_[next_launch_].pending == 0) {
     auto& b = buckets_[next_launch_++];
-    b.work = comm_->allreduce_async(b.flat, ReduceOp::Sum);
+    if (b.wire.defined()) {
+      b.wire.copy_(b.flat);
+      b.work = comm_->allreduce_async(b.wire, ReduceOp::Sum);
+    } else {
+      b.work = comm_->allreduce_async(b.flat, ReduceOp::Sum);
+    }
   }
   // Drive progress of what is in flight (MPI progresses inside MPI calls only).
   for (size_t i = 0; i < next_launch_; ++i) buckets_[i].work->test();
@@ -120,9 +139,11 @@ void GradReducer::finish() {
     }
   }
   launch_ready_buckets();
+  launch_deferred_rows();
   const double inv_world = 1.0 / comm_->size();
   for (auto& b : buckets_) {
     b.work->wait();
+    if (b.wire.defined()) b.flat.copy_(b.wire);
     b.flat.mul_(inv_world);
     for (size_t slot = 0; slot < b.params.size(); ++slot) {
       auto& p = params_[b.params[slot]];
@@ -130,6 +151,39 @@ void GradReducer::finish() {
       // gradient_as_bucket_view); the optimizer's zero_grad() drops it before the next backward.
       p.mutable_grad() = b.flat.narrow(0, b.offset[slot], p.numel()).view(p.sizes());
     }
+  }
+  add_deferred_rows(inv_world);
+}
+
+void GradReducer::launch_deferred_rows() {
+  for (auto& d : deferred_) {
+    auto [ids, rows] = d.source.take();
+    const auto& p = params_[d.source.param];
+    KD_CHECK(ids.dim() == 1 && rows.dim() == 2 && rows.size(0) == ids.numel() &&
+                 rows.size(1) == p.size(1),
+             "GradReducer: deferred rows of parameter {} have shape {} for ids {}", d.source.param,
+             c10::str(rows.sizes()), c10::str(ids.sizes()));
+    // Which rows some rank has: a presence vector summed over ranks.
+    auto present = torch::zeros({p.size(0)}, p.options().requires_grad(false));
+    if (ids.numel() > 0) present.index_fill_(0, ids.to(p.device()), 1.0);
+    comm_->allreduce_async(present, ReduceOp::Sum)->wait();
+    auto in_union = present > 0;
+    d.ids = in_union.nonzero().squeeze(1);
+    auto slot = in_union.to(torch::kLong).cumsum(0) - 1;  // row id -> position among d.ids
+    d.rows = torch::zeros({d.ids.numel(), p.size(1)}, present.options());
+    if (ids.numel() > 0) d.rows.index_add_(0, slot.index_select(0, ids.to(p.device())), rows);
+    d.work = comm_->allreduce_async(d.rows, ReduceOp::Sum);
+  }
+}
+
+void GradReducer::add_deferred_rows(double scale) {
+  for (auto& d : deferred_) {
+    d.work->wait();
+    d.work.reset();
+    auto& p = params_[d.source.param];
+    p.mutable_grad().index_add_(0, d.ids, d.rows.mul_(scale));
+    d.ids = torch::Tensor();
+    d.rows = torch::Tensor();
   }
 }
 

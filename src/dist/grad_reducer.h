@@ -11,19 +11,41 @@
 // over ranks and makes each .grad a view of its bucket (no copy back). On non-final
 // gradient-accumulation micro-steps the hooks do nothing: gradients accumulate locally and nothing
 // is communicated.
+// Deferred rows (dist.defer_embedding_grad): a tied word embedding's gradient is complete only
+// at the end of backward, because the input lookup is the last op backward reaches, so its
+// bucket (70% of the quickstart model's bytes) could not overlap anything. When the model defers
+// its lookup gradients (model::EmbeddingTable), the weight's hook fires as soon as the decoder's
+// part is ready: the weight goes first in launch order, its own bucket, at the start of backward.
+// The lookup's part (only the rows of the batch's tokens) is reduced in finish(): the union of
+// the ranks' rows (an all-reduce of a [rows] presence vector), then those rows' sums.
+// bf16_wire (dist.grad_bf16): each bucket is cast to bf16 for the all-reduce (half the bytes,
+// summed in fp32 per pair and rounded to bf16 by the communicator) and copied back to fp32
+// before averaging, as DDP's bf16 compression hook; deferred rows stay fp32.
 #pragma once
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "dist/communicator.h"
 
 namespace kd::dist {
 
+// Rows of parameter `param` (an index into the reducer's params) whose gradient arrives after
+// backward: `take` returns (ids [U] int64 ascending and unique, rows [U, dim]) summed over the
+// micro-steps since the last finish().
+struct DeferredRows {
+  size_t param = 0;
+  std::function<std::pair<torch::Tensor, torch::Tensor>()> take;
+};
+
 struct GradReducerOptions {
   double bucket_mb = 25.0;
   double first_bucket_mb = 1.0;
+  bool bf16_wire = false;
+  std::vector<DeferredRows> deferred;
 };
 
 class GradReducer {
@@ -44,6 +66,8 @@ class GradReducer {
   // Whether bucket i's all-reduce has been launched and has completed (tests: with a
   // communication thread, backward goes on while a launched bucket is still being reduced).
   bool bucket_reduced(size_t i) const { return buckets_[i].work && buckets_[i].work->test(); }
+  bool bucket_launched(size_t i) const { return buckets_[i].work != nullptr; }
+  size_t bucket_of(size_t param) const { return location_[param].first; }
   int64_t total_bytes() const;
 
  private:
@@ -51,12 +75,24 @@ class GradReducer {
     std::vector<size_t> params;   // indices into params_
     std::vector<int64_t> offset;  // element offset of each param in flat
     torch::Tensor flat;           // [numel] fp32, same device as params
+    torch::Tensor wire;           // [numel] bf16 copy that is all-reduced (bf16_wire), or undefined
     size_t pending = 0;           // gradients still missing in this backward
     std::unique_ptr<Work> work;
   };
   void on_gradient(size_t param_index, const torch::Tensor& grad);
   void launch_ready_buckets();
   void fill_from_grad(size_t bucket, size_t slot, const torch::Tensor* incoming);
+  // Launches the all-reduce of each deferred parameter's rows (after every bucket).
+  void launch_deferred_rows();
+  void add_deferred_rows(double scale);
+
+  struct DeferredState {
+    DeferredRows source;
+    torch::Tensor ids;   // [U] rows present on some rank
+    torch::Tensor rows;  // [U, dim] this rank's sums, then every rank's
+    std::unique_ptr<Work> work;
+  };
+  std::vector<DeferredState> deferred_;
 
   std::shared_ptr<Communicator> comm_;
   std::vector<torch::Tensor> params_;

@@ -28,13 +28,34 @@ MPI_Datatype mpi_dtype(torch::ScalarType t) {
       return MPI_UINT8_T;
     case torch::kBool:
       return MPI_C_BOOL;
+    case torch::kBFloat16:
+      return MPI_UINT16_T;  // with the bf16 sum of mpi_op()
     default:
       KD_FAIL("MPI communicator: unsupported tensor dtype {} (use fp32 gradients)",
               c10::toString(t));
   }
 }
 
-MPI_Op mpi_op(ReduceOp op) {
+namespace {
+// Each pair summed in fp32 and rounded to nearest even bf16 (c10::BFloat16's conversion).
+void bf16_sum(void* in, void* inout, int* len, MPI_Datatype*) {
+  const auto* a = static_cast<const c10::BFloat16*>(in);
+  auto* b = static_cast<c10::BFloat16*>(inout);
+  for (int i = 0; i < *len; ++i)
+    b[i] = c10::BFloat16(static_cast<float>(a[i]) + static_cast<float>(b[i]));
+}
+}  // namespace
+
+MPI_Op mpi_op(ReduceOp op, torch::ScalarType t) {
+  if (t == torch::kBFloat16) {
+    KD_CHECK(op == ReduceOp::Sum, "MPI communicator: only the sum of bf16 tensors is supported");
+    static MPI_Op sum = [] {
+      MPI_Op created;
+      KD_MPI_CHECK(MPI_Op_create(&bf16_sum, /*commute=*/1, &created));
+      return created;
+    }();
+    return sum;
+  }
   switch (op) {
     case ReduceOp::Sum:
       return MPI_SUM;
@@ -141,7 +162,7 @@ void MpiCommunicator::allreduce(torch::Tensor& t, ReduceOp op) {
   check_cpu_contiguous(t, "allreduce");
   drain();
   KD_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, t.data_ptr(), static_cast<int>(t.numel()),
-                             mpi_dtype(t.scalar_type()), mpi_op(op), comm_));
+                             mpi_dtype(t.scalar_type()), mpi_op(op, t.scalar_type()), comm_));
 }
 
 std::unique_ptr<Work> MpiCommunicator::allreduce_async(torch::Tensor& t, ReduceOp op) {
@@ -151,7 +172,7 @@ std::unique_ptr<Work> MpiCommunicator::allreduce_async(torch::Tensor& t, ReduceO
     void* data = t.data_ptr();
     const int count = static_cast<int>(t.numel());
     MPI_Datatype type = mpi_dtype(t.scalar_type());
-    MPI_Op mop = mpi_op(op);
+    MPI_Op mop = mpi_op(op, t.scalar_type());
     MPI_Comm comm = comm_;
     auto ticket = thread_->submit(
         [=] { KD_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, data, count, type, mop, comm)); });
@@ -164,7 +185,8 @@ std::unique_ptr<Work> MpiCommunicator::allreduce_async(torch::Tensor& t, ReduceO
     return work;
   }
   KD_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, t.data_ptr(), static_cast<int>(t.numel()),
-                              mpi_dtype(t.scalar_type()), mpi_op(op), comm_, &work->request_));
+                              mpi_dtype(t.scalar_type()), mpi_op(op, t.scalar_type()), comm_,
+                              &work->request_));
   return work;
 }
 

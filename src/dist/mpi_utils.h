@@ -16,7 +16,9 @@ namespace kd::dist {
 
 [[noreturn]] void mpi_fail(const char* file, int line, const char* call, int rc);
 MPI_Datatype mpi_dtype(torch::ScalarType t);
-MPI_Op mpi_op(ReduceOp op);
+// Sum of bf16 tensors is a user-defined operation (MPI has no bf16 type; the data travel as
+// MPI_UINT16_T); Min/Max of bf16 are refused.
+MPI_Op mpi_op(ReduceOp op, torch::ScalarType t = torch::kFloat);
 // Ensures MPI is initialised; returns true if this call initialised it.
 bool ensure_mpi_initialized();
 

@@ -64,7 +64,41 @@ EmbeddingTableImpl::EmbeddingTableImpl(int64_t num, int64_t dim, int64_t padding
 }
 
 torch::Tensor EmbeddingTableImpl::forward(const torch::Tensor& ids) {
-  return torch::embedding(weight, ids, padding_idx_);
+  if (!defer_ || !torch::GradMode::is_enabled() || !weight.requires_grad())
+    return torch::embedding(weight, ids, padding_idx_);
+  auto out = torch::embedding(weight.detach(), ids, padding_idx_).requires_grad_(true);
+  deferred_.emplace_back(ids, out);
+  return out;
+}
+
+void EmbeddingTableImpl::set_defer_lookup_gradients(bool on) {
+  defer_ = on;
+  deferred_.clear();
+}
+
+std::pair<torch::Tensor, torch::Tensor> EmbeddingTableImpl::take_lookup_gradients() {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> ids, rows;
+  for (auto& [i, out] : deferred_) {
+    if (!out.grad().defined()) continue;  // a forward that was never backwarded
+    ids.push_back(i.reshape(-1).to(torch::kLong));
+    rows.push_back(out.grad().reshape({-1, dim()}).to(weight.scalar_type()));
+  }
+  deferred_.clear();
+  auto opts = weight.options().requires_grad(false);
+  if (ids.empty())
+    return {torch::empty({0}, opts.dtype(torch::kLong)), torch::empty({0, dim()}, opts)};
+  auto all_ids = torch::cat(ids);
+  auto all_rows = torch::cat(rows);
+  if (padding_idx_ >= 0) {  // nn.Embedding(padding_idx): that row gets no gradient
+    auto keep = (all_ids != padding_idx_).nonzero().squeeze(1);
+    all_ids = all_ids.index_select(0, keep);
+    all_rows = all_rows.index_select(0, keep);
+  }
+  auto [unique, inverse] = torch::_unique(all_ids, /*sorted=*/true, /*return_inverse=*/true);
+  auto summed = torch::zeros({unique.numel(), dim()}, opts);
+  summed.index_add_(0, inverse, all_rows);
+  return {unique, summed};
 }
 
 void EmbeddingTableImpl::keep_cols(const torch::Tensor& index) {

@@ -3,6 +3,9 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <utility>
+#include <vector>
+
 namespace kd::model {
 
 class LayerNormImpl : public torch::nn::Module {
@@ -42,7 +45,17 @@ class EmbeddingTableImpl : public torch::nn::Module {
   // padding_idx >= 0: that row gets no gradient (nn.Embedding(padding_idx=...) semantics).
   EmbeddingTableImpl(int64_t num, int64_t dim, int64_t padding_idx = -1);
   torch::Tensor forward(const torch::Tensor& ids);  // [...] int64 -> [..., dim] fp32
-  void keep_cols(const torch::Tensor& index);       // hidden-size surgery
+  // Deferred lookup gradients (distributed training, dist::GradReducer): while on, a lookup
+  // under grad mode reads a detached weight and its output becomes a leaf, so the weight's
+  // own gradient holds only its other uses (a tied MLM decoder: complete at the start of
+  // backward, so its all-reduce can overlap the rest) and the lookup's gradient stays as rows.
+  // take_lookup_gradients() returns them, summed per row id over every lookup since the last
+  // call (padding row dropped): (ids [U] int64 ascending, rows [U, dim]); the caller must add
+  // them to the weight's gradient, or they are lost.
+  void set_defer_lookup_gradients(bool on);
+  bool defers_lookup_gradients() const { return defer_; }
+  std::pair<torch::Tensor, torch::Tensor> take_lookup_gradients();
+  void keep_cols(const torch::Tensor& index);  // hidden-size surgery
   int64_t num() const { return weight.size(0); }
   int64_t dim() const { return weight.size(1); }
   void pretty_print(std::ostream& stream) const override;
@@ -51,6 +64,8 @@ class EmbeddingTableImpl : public torch::nn::Module {
 
  private:
   int64_t padding_idx_;
+  bool defer_ = false;
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> deferred_;  // (ids, output leaf)
 };
 TORCH_MODULE(EmbeddingTable);
 

@@ -76,6 +76,8 @@ struct DistConfig {
   double first_bucket_mb = 1.0;
   bool mpi_nonblocking = false;  // MPI_Iallreduce per bucket instead of a blocking all-reduce
   bool comm_thread = false;      // MPI: buckets reduced on a communication thread during backward
+  bool defer_embedding_grad = false;  // tied word embedding: decoder part reduced early
+  bool grad_bf16 = false;             // buckets all-reduced in bf16
   template <class V>
   void visit(V& v) {
     v("backend", backend, "auto | mpi | nccl | local");
@@ -84,6 +86,11 @@ struct DistConfig {
     v("mpi_nonblocking", mpi_nonblocking, "MPI_Iallreduce (slower with Open MPI 4.1 shm)");
     v("comm_thread", comm_thread,
       "MPI: reduce gradient buckets on a communication thread while backward goes on");
+    v("defer_embedding_grad", defer_embedding_grad,
+      "reduce the tied word embedding's decoder gradient at the start of backward and only the "
+      "batch's rows of its lookup gradient at the end");
+    v("grad_bf16", grad_bf16,
+      "all-reduce gradient buckets in bf16 (half the bytes; fp32 before and after)");
   }
 };
 

@@ -58,6 +58,33 @@ void accumulate(torch::Tensor& sum, const torch::Tensor& value) {
 }
 }  // namespace
 
+namespace {
+// Turns deferred lookup gradients on for the tables whose weight is trained here, hands their
+// rows to the reducer, and turns them off when training ends (later forwards of the same model,
+// e.g. evaluation, must not defer: nothing would collect their rows).
+class DeferredLookups {
+ public:
+  DeferredLookups(std::vector<model::EmbeddingTable> tables,
+                  const std::vector<torch::Tensor>& params, dist::GradReducerOptions& options) {
+    for (auto& table : tables) {
+      for (size_t k = 0; k < params.size(); ++k) {
+        if (!params[k].is_same(table->weight)) continue;
+        table->set_defer_lookup_gradients(true);
+        options.deferred.push_back(
+            {k, [table]() mutable { return table->take_lookup_gradients(); }});
+        tables_.push_back(table);
+      }
+    }
+  }
+  ~DeferredLookups() {
+    for (auto& table : tables_) table->set_defer_lookup_gradients(false);
+  }
+
+ private:
+  std::vector<model::EmbeddingTable> tables_;
+};
+}  // namespace
+
 // Job-level runs log on rank 0; labelled runs (several groups at once) on each group's root.
 void Trainer::note(const std::string& message) const {
   if (options_.label.empty())
@@ -170,7 +197,20 @@ TrainResult Trainer::run() {
   } else if (auto initial = task_.initial_optimizer_state(); !initial.empty()) {
     optimizer.load_state(initial);
   }
-  dist::GradReducer reducer(comm_, tensors, {config_.dist.bucket_mb, config_.dist.first_bucket_mb});
+  dist::GradReducerOptions reduce_options;
+  reduce_options.bucket_mb = config_.dist.bucket_mb;
+  reduce_options.first_bucket_mb = config_.dist.first_bucket_mb;
+  reduce_options.bf16_wire = config_.dist.grad_bf16;
+  DeferredLookups deferred(config_.dist.defer_embedding_grad && comm_->size() > 1
+                               ? task_.tied_lookup_tables()
+                               : std::vector<model::EmbeddingTable>{},
+                           tensors, reduce_options);
+  dist::GradReducer reducer(comm_, tensors, reduce_options);
+  if (!reduce_options.deferred.empty() || reduce_options.bf16_wire)
+    note(
+        fmt::format("gradient reduction: {} tied embedding table(s) with deferred lookup rows, "
+                    "{} all-reduce",
+                    reduce_options.deferred.size(), reduce_options.bf16_wire ? "bf16" : "fp32"));
 
   const bool root = comm_->is_root();
   std::ofstream metrics;

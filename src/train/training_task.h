@@ -7,7 +7,9 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
+#include "model/layer_norm.h"
 #include "train/optimizer.h"
 
 namespace kd::train {
@@ -44,6 +46,11 @@ class TrainingTask {
   virtual double clip_gradients(const NamedTensors& params, double max_norm) {
     return clip_grad_norm(params, max_norm);
   }
+
+  // Trainable word-embedding tables whose weight also has another use (a tied MLM decoder):
+  // with dist.defer_embedding_grad on 2+ ranks their lookup gradients are deferred, so the
+  // decoder's part is all-reduced during backward (dist::GradReducer).
+  virtual std::vector<model::EmbeddingTable> tied_lookup_tables() { return {}; }
 
   // Hooks for methods that act between steps (prune rounds, evaluation, ...).
   virtual void after_step(int64_t /*step*/) {}

@@ -41,6 +41,30 @@ PY
 }
 stop_resume_matches fp32
 stop_resume_matches bf16-accum2 --set train.precision=bf16 --set train.grad_accum=2
+# The reduction options (issue 15) through the Trainer, with accumulation and resume: deferring
+# the tied embedding's lookup rows only reorders sums, so the losses are the default run's to
+# 1e-5 relative; bf16 all-reduce rounds every gradient, so 1e-2 (and they must differ).
+stop_resume_matches deferred --set dist.defer_embedding_grad=true --set dist.comm_thread=true \
+  --set train.grad_accum=2
+stop_resume_matches bf16-wire --set dist.defer_embedding_grad=true --set dist.grad_bf16=true
+$KD_MPIRUN -np 2 "$kdprune" pretrain "${common[@]}" --set run_dir="$work/accum2-straight" \
+  --set train.grad_accum=2 > "$work/accum2.log" 2>&1 || { cat "$work/accum2.log"; fail "accum2 run failed"; }
+losses "$work/accum2-straight/metrics.jsonl" > "$work/accum2-straight.losses"
+grep -q "1 tied embedding table(s) with deferred lookup rows, fp32 all-reduce" "$work/deferred-straight.log" ||
+  fail "dist.defer_embedding_grad did not take effect (see $work/deferred-straight.log)"
+grep -q "with deferred lookup rows, bf16 all-reduce" "$work/bf16-wire-straight.log" ||
+  fail "dist.grad_bf16 did not take effect (see $work/bf16-wire-straight.log)"
+/usr/bin/python3 - "$work" <<'PY' || fail "the reduction options changed the losses beyond their tolerance"
+import sys
+w = sys.argv[1]
+read = lambda n: [float(x.split()[1]) for x in open(f"{w}/{n}-straight.losses")]
+base, deferred, accum2, wire = read("fp32"), read("deferred"), read("accum2"), read("bf16-wire")
+rel = lambda a, b: max(abs(x - y) / abs(y) for x, y in zip(a, b))
+assert rel(deferred, accum2) < 1e-5, ("deferred vs default", rel(deferred, accum2))
+assert 0 < rel(wire, base) < 1e-2, ("bf16 all-reduce vs fp32", rel(wire, base))
+print(f"deferred vs default {rel(deferred, accum2):.2e}, bf16 all-reduce vs fp32 {rel(wire, base):.2e}")
+PY
+pass "deferred embedding rows: the default run's losses; bf16 all-reduce: within 1%"
 cp "$work/fp32-straight.losses" "$work/straight.losses"
 
 # A crash (rank 1 throws during step 11) after the checkpoint at step 8: the resumed run redoes

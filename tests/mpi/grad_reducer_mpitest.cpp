@@ -4,7 +4,9 @@
 // Tolerances: the first step's reduced gradients (before clipping, which like AdamW would hide a
 // constant factor such as summing instead of averaging) within 1e-6 absolute + 1e-4 relative of
 // the single-process gradients; parameters within 2e-5 absolute after 4 AdamW steps (fp32; only
-// the order of the gradient summation differs).
+// the order of the gradient summation differs). The same holds with the tied word embedding's
+// lookup gradient deferred (dist.defer_embedding_grad). bf16 communication (dist.grad_bf16) is
+// held to bf16's precision instead: within 1% of each tensor's largest gradient.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -52,6 +54,8 @@ Batch make_batch(int64_t n, int64_t t, uint64_t seed) {
   b.types = (torch::arange(t) >= t / 2).to(torch::kLong).expand({n, t}).contiguous();
   b.mask = torch::ones({n, t}, torch::kLong);
   b.mask.narrow(1, t - 2, 2).zero_();  // padding at the end
+  // The pad id (0) also where it is attended to: its row must get no gradient (padding_idx).
+  b.ids.select(1, 2).zero_();
   b.labels = torch::full({n, t}, -100, torch::kLong);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j : {1, 3, 6}) b.labels[i][j] = (i * 7 + j) % 64;
@@ -80,15 +84,33 @@ struct Trained {
   std::vector<torch::Tensor> first_grads;  // step 1's reduced gradients, before clipping
 };
 
+// Index of the tied word embedding among the model's parameters.
+size_t word_embedding_index(model::BertForPreTraining& m) {
+  auto params = m->parameters();
+  for (size_t k = 0; k < params.size(); ++k)
+    if (params[k].is_same(m->embeddings->word_embeddings->weight)) return k;
+  KD_FAIL("no word embedding");
+}
+
+// Defers the word embedding's lookup gradient and hands its rows to the reducer (as the
+// Trainer does under dist.defer_embedding_grad).
+void defer_word_embedding(model::BertForPreTraining& m, GradReducerOptions& opts) {
+  auto table = m->embeddings->word_embeddings;
+  table->set_defer_lookup_gradients(true);
+  opts.deferred.push_back(
+      {word_embedding_index(m), [table]() mutable { return table->take_lookup_gradients(); }});
+}
+
 // Trains `steps` steps on `comm` with `accum` micro-steps per step; rank r takes its share.
 Trained train(std::shared_ptr<Communicator> comm, const Batch& full, int steps, int accum,
-              GradReducerOptions bucket_opts) {
+              GradReducerOptions bucket_opts, bool defer = false) {
   model::BertForPreTraining m(tiny_config());
   m->init_weights(7 + comm->rank());  // differs per rank: the broadcast must fix it
   auto params = named(m);
   std::vector<torch::Tensor> tensors;
   for (auto& [n, p] : params) tensors.push_back(p);
   broadcast_tensors(*comm, tensors, 0);
+  if (defer) defer_word_embedding(m, bucket_opts);
   GradReducer reducer(comm, tensors, bucket_opts);
   train::OptimizerConfig oc;
   oc.lr = 1e-3;
@@ -120,14 +142,15 @@ double max_diff(const std::vector<torch::Tensor>& a, const std::vector<torch::Te
   return worst;
 }
 
-class GradReducerEquivalence : public ::testing::TestWithParam<std::tuple<double, double, int>> {};
+class GradReducerEquivalence
+    : public ::testing::TestWithParam<std::tuple<double, double, int, bool>> {};
 
 TEST_P(GradReducerEquivalence, TwoRanksMatchOneRankWithDoubleBatch) {
-  auto [bucket_mb, first_mb, accum] = GetParam();
+  auto [bucket_mb, first_mb, accum, defer] = GetParam();
   auto comm = world();
   ASSERT_EQ(comm->size(), 2);
   Batch full = make_batch(/*n=*/8, /*t=*/12, /*seed=*/3);
-  auto trained = train(comm, full, /*steps=*/4, accum, {bucket_mb, first_mb});
+  auto trained = train(comm, full, /*steps=*/4, accum, {bucket_mb, first_mb}, defer);
   // Reference: one process, whole batch, no communication (init from rank 0's seed).
   auto ref = train(std::make_shared<LocalCommunicator>(), full, 4, 1, {bucket_mb, first_mb});
   ASSERT_EQ(trained.first_grads.size(), ref.first_grads.size());
@@ -147,11 +170,35 @@ TEST_P(GradReducerEquivalence, TwoRanksMatchOneRankWithDoubleBatch) {
   check_tensors_identical(*comm, distributed, "parameters after training");
 }
 
-INSTANTIATE_TEST_SUITE_P(Buckets, GradReducerEquivalence,
-                         ::testing::Values(std::make_tuple(25.0, 1.0, 1),    // default layout
-                                           std::make_tuple(0.01, 0.001, 1),  // many tiny buckets
-                                           std::make_tuple(0.05, 0.01,
-                                                           2)));  // with gradient accumulation
+INSTANTIATE_TEST_SUITE_P(
+    Buckets, GradReducerEquivalence,
+    ::testing::Values(std::make_tuple(25.0, 1.0, 1, false),    // default layout
+                      std::make_tuple(0.01, 0.001, 1, false),  // many tiny buckets
+                      std::make_tuple(0.05, 0.01, 2, false),   // gradient accumulation
+                      std::make_tuple(25.0, 1.0, 1, true),     // deferred lookup rows
+                      std::make_tuple(0.01, 0.001, 2, true)));
+
+TEST(GradReducer, Bf16CommunicationIsWithinBf16PrecisionAndReallyBf16) {
+  auto comm = world();
+  Batch full = make_batch(8, 12, 3);
+  GradReducerOptions bf16{0.05, 0.01};
+  bf16.bf16_wire = true;
+  auto wire = train(comm, full, 1, 1, bf16);
+  auto fp32 = train(comm, full, 1, 1, {0.05, 0.01});
+  bool some_differ = false;
+  for (size_t i = 0; i < fp32.first_grads.size(); ++i) {
+    const auto& want = fp32.first_grads[i];
+    const double scale = want.abs().max().item<double>();
+    EXPECT_LE((wire.first_grads[i] - want).abs().max().item<double>(), 0.01 * scale + 1e-7)
+        << "gradient " << i;
+    some_differ = some_differ || !torch::equal(wire.first_grads[i], want);
+    // Each rank's sum is rounded to bf16 before the average: 2 × a bf16 value.
+    auto doubled = wire.first_grads[i] * 2;
+    EXPECT_TRUE(torch::equal(doubled, doubled.to(torch::kBFloat16).to(torch::kFloat)))
+        << "gradient " << i << " was not reduced in bf16";
+  }
+  EXPECT_TRUE(some_differ);
+}
 
 // A communicator whose gradient buckets go to a communication thread (dist.comm_thread).
 std::shared_ptr<MpiCommunicator> threaded() {
@@ -206,6 +253,38 @@ TEST(GradReducer, CommunicationThreadReducesWhileBackwardGoesOn) {
   reducer.finish();
   if (comm->rank() == 0) EXPECT_TRUE(in_flight_during_backward);
   EXPECT_TRUE(torch::allclose(p_early.grad(), torch::full({1000}, 2000.0f)));
+}
+
+TEST(GradReducer, DeferredWordEmbeddingIsLaunchedBeforeBackwardReachesTheEncoder) {
+  // Without deferral the tied word embedding's gradient is complete only after the input
+  // lookup's backward (the very end), so its bucket cannot launch earlier; with deferral it
+  // launches as soon as the decoder's part is ready, before backward reaches the first layer.
+  auto comm = threaded();
+  Batch full = make_batch(8, 12, 3);
+  for (bool defer : {false, true}) {
+    model::BertForPreTraining m(tiny_config());
+    m->init_weights(7);
+    auto tensors = m->parameters();
+    GradReducerOptions opts{0.001, 0.001};  // a bucket per parameter
+    if (defer) defer_word_embedding(m, opts);
+    bool launched_at_layer0 = false;
+    GradReducer* reducer_ptr = nullptr;
+    const size_t word = word_embedding_index(m);
+    // The first layer's first parameter: its gradient comes just before the lookup's.
+    auto layer0 = m->named_parameters().find("bert.encoder.layer.0.attention.self.query.weight");
+    ASSERT_NE(layer0, nullptr);
+    layer0->register_hook([&](torch::Tensor g) {
+      launched_at_layer0 = reducer_ptr->bucket_launched(reducer_ptr->bucket_of(word));
+      return g;
+    });
+    GradReducer reducer(comm, tensors, opts);
+    reducer_ptr = &reducer;
+    reducer.prepare(true);
+    loss_of(m, full.rows(comm->rank() * 4, 4)).backward();
+    reducer.finish();
+    EXPECT_EQ(launched_at_layer0, defer) << (defer ? "deferred" : "not deferred");
+    EXPECT_EQ(reducer.bucket_of(word), defer ? 0u : reducer.num_buckets() - 1);
+  }
 }
 
 TEST(GradReducer, DetectsRanksThatDiverged) {

@@ -19,6 +19,9 @@ class DistillTask : public train::TrainingTask {
   void load_rank_state(const nlohmann::json& state) override;
   void save_model(const std::string& dir) override;
   void load_model(const std::string& dir) override;
+  std::vector<model::EmbeddingTable> tied_lookup_tables() override {
+    return {distiller_->student()->embeddings->word_embeddings};
+  }
   Distiller& distiller() { return *distiller_; }
 
  private:

@@ -39,6 +39,9 @@ class PretrainTask : public train::TrainingTask {
   void load_rank_state(const nlohmann::json& state) override;
   void save_model(const std::string& dir) override;
   void load_model(const std::string& dir) override;
+  std::vector<model::EmbeddingTable> tied_lookup_tables() override {
+    return {model_->embeddings->word_embeddings};
+  }
   model::BertForPreTraining& model() { return model_; }
 
  private:
