@@ -4,9 +4,13 @@
 # steps at batch 16 per rank on 1 node and on 2 nodes, the 2-node runs in each reduction mode,
 # each mode run twice in alternation, per link setting. Modes:
 #   hook   buckets reduced inside backward's hooks (the default)
+#   hook-bf16  hook, buckets all-reduced in bf16 (dist.grad_bf16)
 #   thread on a communication thread (dist.comm_thread)
 #   defer  thread + the tied word embedding's lookup gradient deferred (dist.defer_embedding_grad)
 #   bf16   defer + buckets all-reduced in bf16 (dist.grad_bf16)
+#   poll   defer, the thread running a ring of non-blocking messages tested every $KD_POLL_US
+#          µs (200), sleeping in between, instead of spinning in MPI_Allreduce (dist.comm_poll_us)
+#   poll-bf16  poll + bf16
 # Prints per case: tokens/s, step time, exposed communication (2-node step - 1-node step) and
 # weak-scaling efficiency (1-node step / 2-node step).
 #   bench/scaling_nodes.sh [timed_steps=10] [warmup_steps=3] [precision=bf16]
@@ -17,6 +21,7 @@ set -euo pipefail
 source "$(dirname "$0")/bench_common.sh"
 steps="${1:-10}"; warm="${2:-3}"; prec="${3:-bf16}"; links="${4:-unshaped 1gbit}"
 commands="${5:-pretrain distill}"; modes="${6:-hook thread defer bf16}"
+poll_us="${KD_POLL_US:-200}"
 ensure_bench_shards
 cl="$root/scripts/cluster-local.sh"
 trap '"$cl" down > /dev/null 2>&1 || true' EXIT
@@ -41,16 +46,21 @@ args_for() { # args_for COMMAND
 mode_flags() { # mode_flags MODE -> --set arguments
   case "$1" in
     hook) echo "--set dist.comm_thread=false" ;;
+    hook-bf16) echo "--set dist.comm_thread=false --set dist.grad_bf16=true" ;;
     thread) echo "--set dist.comm_thread=true" ;;
     defer) echo "--set dist.comm_thread=true --set dist.defer_embedding_grad=true" ;;
     bf16) echo "--set dist.comm_thread=true --set dist.defer_embedding_grad=true --set dist.grad_bf16=true" ;;
+    poll) echo "--set dist.comm_thread=true --set dist.defer_embedding_grad=true --set dist.comm_poll_us=$poll_us" ;;
+    poll-bf16) echo "$(mode_flags poll) --set dist.grad_bf16=true" ;;
     *) echo "scaling_nodes: unknown mode $1" >&2; exit 2 ;;
   esac
 }
 mode_name() {
   case "$1" in
-    hook) echo "in the hook" ;; thread) echo "communication thread" ;;
+    hook) echo "in the hook" ;; hook-bf16) echo "in the hook, bf16 all-reduce" ;;
+    thread) echo "communication thread" ;;
     defer) echo "thread + deferred embedding rows" ;; bf16) echo "thread + deferred + bf16 all-reduce" ;;
+    poll) echo "polled thread + deferred" ;; poll-bf16) echo "polled thread + deferred + bf16" ;;
   esac
 }
 
@@ -67,7 +77,7 @@ run() {
     --set train.precision="$prec" --set train.checkpoint_every=0 \
     --set train.schedule.warmup_steps=2 --set resume=never $(mode_flags "$mode")) \
     > "$run.log" 2>&1 || { cat "$run.log" >&2; return 1; }
-  [ "$mode" = hook ] || [ "$nodes" = 1 ] || grep -q "communication-thread" "$run.log" ||
+  [[ "$mode" = hook* ]] || [ "$nodes" = 1 ] || grep -q "communication-thread" "$run.log" ||
     { echo "scaling_nodes: dist.comm_thread did not take effect (see $run.log)" >&2; return 1; }
   steady_tokens_per_s "$run/metrics.jsonl"
 }

@@ -67,6 +67,9 @@ std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options
   const std::string& b = options.backend;
   KD_CHECK(b == "auto" || b == "mpi" || b == "nccl" || b == "local",
            "dist.backend: unknown value '{}' (use auto, mpi, nccl or local)", b);
+  KD_CHECK(options.comm_poll_us >= 0 && options.comm_poll_us <= 1000000,
+           "dist.comm_poll_us: {} is out of range (0 = blocking, else 1..1000000 microseconds)",
+           options.comm_poll_us);
   if (g_world_override) {
     // A campaign stage: its group, whatever the stage's own config would have made. A backend
     // the group cannot be is an error rather than a silent change of transport.
@@ -117,11 +120,16 @@ std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options
     return std::make_shared<LocalCommunicator>();
   }
   auto comm = std::make_shared<MpiCommunicator>(MPI_COMM_WORLD, false, options.mpi_nonblocking,
-                                                options.comm_thread);
+                                                options.comm_thread, options.comm_poll_us);
+  const std::string mode =
+      comm->has_comm_thread()
+          ? (options.comm_poll_us > 0 ? fmt::format("communication-thread, ring polled every {} us",
+                                                    options.comm_poll_us)
+                                      : std::string("communication-thread"))
+      : options.mpi_nonblocking ? "non-blocking"
+                                : "blocking";
   log_info("dist", "communicator: mpi over {} ranks on {} ({} bucket all-reduce)", world, nodes,
-           comm->has_comm_thread()   ? "communication-thread"
-           : options.mpi_nonblocking ? "non-blocking"
-                                     : "blocking");
+           mode);
   return comm;
 }
 

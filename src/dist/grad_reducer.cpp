@@ -28,17 +28,20 @@ GradReducer::GradReducer(std::shared_ptr<Communicator> comm, std::vector<torch::
   }
   for (size_t k = params_.size(); k-- > 0;)
     if (!deferred[k]) order.push_back(k);
-  for (size_t k : order) {
+  // Each deferred parameter has a bucket of its own; then the small first bucket, then ~cap.
+  const size_t first_regular = options.deferred.size();
+  for (size_t i = 0; i < order.size(); ++i) {
+    const size_t k = order[i];
     const auto& p = params_[k];
     KD_CHECK(p.scalar_type() == torch::kFloat, "GradReducer: parameter {} is {}, expected fp32", k,
              c10::toString(p.scalar_type()));
-    int64_t limit = buckets_.size() <= 1 ? first_cap : cap;
-    if (buckets_.empty() || (!buckets_.back().params.empty() &&
-                             buckets_.back().offset.back() +
-                                     params_[buckets_.back().params.back()].numel() + p.numel() >
-                                 limit)) {
-      buckets_.emplace_back();
-    }
+    const bool new_bucket = [&] {
+      if (buckets_.empty() || i <= first_regular) return true;
+      const auto& last = buckets_.back();
+      const int64_t limit = buckets_.size() - 1 == first_regular ? first_cap : cap;
+      return last.offset.back() + params_[last.params.back()].numel() + p.numel() > limit;
+    }();
+    if (new_bucket) buckets_.emplace_back();
     auto& b = buckets_.back();
     int64_t off = b.params.empty() ? 0 : b.offset.back() + params_[b.params.back()].numel();
     location_[k] = {buckets_.size() - 1, b.params.size()};

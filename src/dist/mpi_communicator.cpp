@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 #include "dist/mpi_utils.h"
+#include "dist/ring_allreduce.h"
 
 namespace kd::dist {
 
@@ -130,8 +131,9 @@ class MpiWork : public Work {
 };
 }  // namespace
 
-MpiCommunicator::MpiCommunicator(MPI_Comm comm, bool owns, bool nonblocking, bool comm_thread)
-    : comm_(comm), owns_(owns), nonblocking_(nonblocking) {
+MpiCommunicator::MpiCommunicator(MPI_Comm comm, bool owns, bool nonblocking, bool comm_thread,
+                                 int poll_us)
+    : comm_(comm), owns_(owns), nonblocking_(nonblocking), poll_us_(poll_us) {
   KD_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
   KD_MPI_CHECK(MPI_Comm_size(comm_, &size_));
   if (comm_thread && size_ > 1) {
@@ -139,6 +141,7 @@ MpiCommunicator::MpiCommunicator(MPI_Comm comm, bool owns, bool nonblocking, boo
     KD_MPI_CHECK(MPI_Query_thread(&level));
     if (level >= MPI_THREAD_MULTIPLE) {
       thread_ = std::make_unique<CommThread>();
+      if (poll_us_ > 0) KD_MPI_CHECK(MPI_Comm_dup(comm_, &ring_comm_));
     } else {
       log_warn("dist",
                "dist.comm_thread needs MPI_THREAD_MULTIPLE, which this MPI does not "
@@ -155,6 +158,7 @@ MpiCommunicator::~MpiCommunicator() {
   thread_.reset();  // the thread's queued all-reduces finish first
   int finalized = 0;
   MPI_Finalized(&finalized);
+  if (!finalized && ring_comm_ != MPI_COMM_NULL) MPI_Comm_free(&ring_comm_);
   if (owns_ && !finalized) MPI_Comm_free(&comm_);
 }
 
@@ -174,8 +178,14 @@ std::unique_ptr<Work> MpiCommunicator::allreduce_async(torch::Tensor& t, ReduceO
     MPI_Datatype type = mpi_dtype(t.scalar_type());
     MPI_Op mop = mpi_op(op, t.scalar_type());
     MPI_Comm comm = comm_;
-    auto ticket = thread_->submit(
-        [=] { KD_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, data, count, type, mop, comm)); });
+    const int poll_us = poll_us_;
+    MPI_Comm ring = ring_comm_;
+    auto ticket = thread_->submit([=] {
+      if (poll_us > 0)
+        ring_allreduce(data, count, type, mop, ring, poll_us);
+      else
+        KD_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, data, count, type, mop, comm));
+    });
     return std::make_unique<ThreadWork>(*thread_, std::move(ticket));
   }
   auto work = std::make_unique<MpiWork>();
@@ -207,7 +217,8 @@ std::shared_ptr<Communicator> MpiCommunicator::split(int color, int key) {
   MPI_Comm sub;
   KD_MPI_CHECK(MPI_Comm_split(comm_, color < 0 ? MPI_UNDEFINED : color, key, &sub));
   if (sub == MPI_COMM_NULL) return nullptr;
-  return std::make_shared<MpiCommunicator>(sub, /*owns=*/true, nonblocking_, thread_ != nullptr);
+  return std::make_shared<MpiCommunicator>(sub, /*owns=*/true, nonblocking_, thread_ != nullptr,
+                                           poll_us_);
 }
 
 double MpiCommunicator::allreduce_scalar(double value, ReduceOp op) {

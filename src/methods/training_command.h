@@ -48,9 +48,9 @@ cli::AddCommand training_command(TrainingCommand<Config> run) {
         std::printf("%s\n", config::to_yaml(config).c_str());
         return 0;
       }
-      auto comm =
-          dist::make_world_communicator({config.dist.backend, config.device,
-                                         config.dist.mpi_nonblocking, config.dist.comm_thread});
+      auto comm = dist::make_world_communicator(
+          {config.dist.backend, config.device, config.dist.mpi_nonblocking, config.dist.comm_thread,
+           config.dist.comm_poll_us});
       init_logging(comm->rank(), comm->size(), config.log_level);
       return run(config, comm);
     };

@@ -76,6 +76,7 @@ struct DistConfig {
   double first_bucket_mb = 1.0;
   bool mpi_nonblocking = false;  // MPI_Iallreduce per bucket instead of a blocking all-reduce
   bool comm_thread = false;      // MPI: buckets reduced on a communication thread during backward
+  int comm_poll_us = 0;          // comm_thread: ring of non-blocking messages tested every N µs
   bool defer_embedding_grad = false;  // tied word embedding: decoder part reduced early
   bool grad_bf16 = false;             // buckets all-reduced in bf16
   template <class V>
@@ -86,6 +87,10 @@ struct DistConfig {
     v("mpi_nonblocking", mpi_nonblocking, "MPI_Iallreduce (slower with Open MPI 4.1 shm)");
     v("comm_thread", comm_thread,
       "MPI: reduce gradient buckets on a communication thread while backward goes on");
+    v("comm_poll_us", comm_poll_us,
+      "with comm_thread: a ring all-reduce of non-blocking messages tested every N "
+      "microseconds, the thread sleeping in between (0: the blocking MPI_Allreduce, which "
+      "spins)");
     v("defer_embedding_grad", defer_embedding_grad,
       "reduce the tied word embedding's decoder gradient at the start of backward and only the "
       "batch's rows of its lookup gradient at the end");
