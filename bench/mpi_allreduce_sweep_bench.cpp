@@ -4,11 +4,13 @@
 // backward alone, so the reducer's cost = Reducer - Backward). Run on the ranks to measure, e.g.
 //   mpirun -np 2 build/bench/mpi_allreduce_sweep_bench --benchmark_format=json
 // Iterations are fixed per size (every rank must issue the same collectives); time = the slowest
-// rank's.
+// rank's. KD_HIERARCHICAL=1 makes the reducer hierarchical (for several ranks per node).
 #include <benchmark/benchmark.h>
 #include <mpi.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <string>
 
 #include "dist/communicator.h"
 #include "dist/grad_reducer.h"
@@ -74,7 +76,12 @@ void BM_Reducer(benchmark::State& state) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  g_comm = kd::dist::make_world_communicator({"mpi", "cpu", false});
+  // KD_HIERARCHICAL=1: the reducer's buckets go node-local reduce -> leaders -> node-local
+  // broadcast (dist.hierarchical); Raw stays one flat MPI_Allreduce.
+  kd::dist::CommOptions options{"mpi", "cpu", false};
+  options.hierarchical =
+      std::getenv("KD_HIERARCHICAL") && std::string(std::getenv("KD_HIERARCHICAL")) == "1";
+  g_comm = kd::dist::make_world_communicator(options);
   torch::set_num_threads(1);
   for (int64_t bytes = 4 << 10; bytes <= (128 << 20); bytes *= 4) {
     // ~64 MB moved per size, between 3 and 200 repetitions.

@@ -53,7 +53,8 @@ struct CommOptions {
   std::string device = "cpu";    // cpu | cuda (tensors the data plane will see)
   bool mpi_nonblocking = false;  // MPI_Iallreduce for gradient buckets (see mpi_communicator.h)
   bool comm_thread = false;      // MPI: gradient buckets reduced on a communication thread
-  int comm_poll_us = 0;          // comm_thread: MPI_Iallreduce tested every N µs (0: blocking)
+  int comm_poll_us = 0;          // comm_thread: polled ring all-reduce every N µs (0: blocking)
+  bool hierarchical = false;     // MPI: node-local reduce, leaders' all-reduce, node-local bcast
 };
 
 // Initialises MPI on first use (MPI_THREAD_MULTIPLE, for dist.comm_thread; singleton runs work

@@ -84,6 +84,10 @@ std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options
       log_warn("dist",
                "dist.comm_thread of the stage's config does not apply: a campaign's "
                "groups reduce gradients in backward's hooks");
+    if (options.hierarchical && mpi && mpi->topology().empty())
+      log_warn("dist",
+               "dist.hierarchical of the stage's config does not apply: a campaign's groups "
+               "all-reduce flat");
     return g_world_override;
   }
   if (b == "local") {
@@ -120,7 +124,8 @@ std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options
     return std::make_shared<LocalCommunicator>();
   }
   auto comm = std::make_shared<MpiCommunicator>(MPI_COMM_WORLD, false, options.mpi_nonblocking,
-                                                options.comm_thread, options.comm_poll_us);
+                                                options.comm_thread, options.comm_poll_us,
+                                                options.hierarchical);
   const std::string mode =
       comm->has_comm_thread()
           ? (options.comm_poll_us > 0 ? fmt::format("communication-thread, ring polled every {} us",
@@ -128,8 +133,9 @@ std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options
                                       : std::string("communication-thread"))
       : options.mpi_nonblocking ? "non-blocking"
                                 : "blocking";
-  log_info("dist", "communicator: mpi over {} ranks on {} ({} bucket all-reduce)", world, nodes,
-           mode);
+  const std::string topology = comm->topology();
+  log_info("dist", "communicator: mpi over {} ranks on {} ({} bucket all-reduce{})", world, nodes,
+           mode, topology.empty() ? "" : "; " + topology);
   return comm;
 }
 

@@ -132,10 +132,17 @@ class MpiWork : public Work {
 }  // namespace
 
 MpiCommunicator::MpiCommunicator(MPI_Comm comm, bool owns, bool nonblocking, bool comm_thread,
-                                 int poll_us)
+                                 int poll_us, bool hierarchical)
     : comm_(comm), owns_(owns), nonblocking_(nonblocking), poll_us_(poll_us) {
   KD_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
   KD_MPI_CHECK(MPI_Comm_size(comm_, &size_));
+  if (hierarchical && size_ > 1) {
+    KD_MPI_CHECK(
+        MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node_comm_));
+    int node_rank = 0;
+    KD_MPI_CHECK(MPI_Comm_rank(node_comm_, &node_rank));
+    KD_MPI_CHECK(MPI_Comm_split(comm_, node_rank == 0 ? 0 : MPI_UNDEFINED, rank_, &leaders_comm_));
+  }
   if (comm_thread && size_ > 1) {
     int level = 0;
     KD_MPI_CHECK(MPI_Query_thread(&level));
@@ -159,14 +166,30 @@ MpiCommunicator::~MpiCommunicator() {
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (!finalized && ring_comm_ != MPI_COMM_NULL) MPI_Comm_free(&ring_comm_);
+  if (!finalized && node_comm_ != MPI_COMM_NULL) MPI_Comm_free(&node_comm_);
+  if (!finalized && leaders_comm_ != MPI_COMM_NULL) MPI_Comm_free(&leaders_comm_);
   if (owns_ && !finalized) MPI_Comm_free(&comm_);
 }
 
 void MpiCommunicator::allreduce(torch::Tensor& t, ReduceOp op) {
   check_cpu_contiguous(t, "allreduce");
   drain();
+  if (hierarchical()) {
+    hierarchical_allreduce(t.data_ptr(), t.numel(), mpi_dtype(t.scalar_type()),
+                           mpi_op(op, t.scalar_type()), node_comm_, leaders_comm_, 0);
+    return;
+  }
   KD_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, t.data_ptr(), static_cast<int>(t.numel()),
                              mpi_dtype(t.scalar_type()), mpi_op(op, t.scalar_type()), comm_));
+}
+
+std::string MpiCommunicator::topology() const {
+  if (!hierarchical()) return "";
+  int node_size = 0, leaders = 0;
+  MPI_Comm_size(node_comm_, &node_size);
+  if (leaders_comm_ != MPI_COMM_NULL) MPI_Comm_size(leaders_comm_, &leaders);
+  return fmt::format("hierarchical: this node's {} ranks reduce to one of {} leaders", node_size,
+                     leaders > 0 ? std::to_string(leaders) : std::string("the"));
 }
 
 std::unique_ptr<Work> MpiCommunicator::allreduce_async(torch::Tensor& t, ReduceOp op) {
@@ -179,9 +202,11 @@ std::unique_ptr<Work> MpiCommunicator::allreduce_async(torch::Tensor& t, ReduceO
     MPI_Op mop = mpi_op(op, t.scalar_type());
     MPI_Comm comm = comm_;
     const int poll_us = poll_us_;
-    MPI_Comm ring = ring_comm_;
+    MPI_Comm ring = ring_comm_, node = node_comm_, leaders = leaders_comm_;
     auto ticket = thread_->submit([=] {
-      if (poll_us > 0)
+      if (node != MPI_COMM_NULL)
+        hierarchical_allreduce(data, count, type, mop, node, leaders, poll_us);
+      else if (poll_us > 0)
         ring_allreduce(data, count, type, mop, ring, poll_us);
       else
         KD_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, data, count, type, mop, comm));
@@ -218,7 +243,7 @@ std::shared_ptr<Communicator> MpiCommunicator::split(int color, int key) {
   KD_MPI_CHECK(MPI_Comm_split(comm_, color < 0 ? MPI_UNDEFINED : color, key, &sub));
   if (sub == MPI_COMM_NULL) return nullptr;
   return std::make_shared<MpiCommunicator>(sub, /*owns=*/true, nonblocking_, thread_ != nullptr,
-                                           poll_us_);
+                                           poll_us_, hierarchical());
 }
 
 double MpiCommunicator::allreduce_scalar(double value, ReduceOp op) {

@@ -25,10 +25,12 @@ namespace kd::dist {
 // with one core the spinning thread takes half of it from backward for as long as the
 // all-reduce lasts. (MPI_Iallreduce tested the same way was measured 2x slower across nodes:
 // Open MPI's libnbc does not pipeline it.)
+// hierarchical (dist.hierarchical): data-plane all-reduces go node-local reduce -> leaders'
+// all-reduce -> node-local broadcast (ring_allreduce.h), so one rank per node uses the network.
 class MpiCommunicator : public Communicator {
  public:
   explicit MpiCommunicator(MPI_Comm comm, bool owns = false, bool nonblocking = false,
-                           bool comm_thread = false, int poll_us = 0);
+                           bool comm_thread = false, int poll_us = 0, bool hierarchical = false);
   ~MpiCommunicator() override;
   int rank() const override { return rank_; }
   int size() const override { return size_; }
@@ -55,6 +57,14 @@ class MpiCommunicator : public Communicator {
   std::unique_ptr<CommThread> thread_;
   int poll_us_ = 0;
   MPI_Comm ring_comm_ = MPI_COMM_NULL;  // the ring's messages, apart from every other message
+  // hierarchical: this rank's node and, on each node's first rank, the leaders of all nodes.
+  MPI_Comm node_comm_ = MPI_COMM_NULL;
+  MPI_Comm leaders_comm_ = MPI_COMM_NULL;
+  bool hierarchical() const { return node_comm_ != MPI_COMM_NULL; }
+
+ public:
+  // "" when flat, else e.g. "hierarchical: 2 nodes x 2 ranks" (for the log).
+  std::string topology() const;
 };
 
 }  // namespace kd::dist

@@ -50,4 +50,22 @@ void ring_allreduce(void* data, int64_t count, MPI_Datatype type, MPI_Op op, MPI
   }
 }
 
+void hierarchical_allreduce(void* data, int64_t count, MPI_Datatype type, MPI_Op op, MPI_Comm node,
+                            MPI_Comm leaders, int poll_us) {
+  int node_rank = 0;
+  KD_MPI_CHECK(MPI_Comm_rank(node, &node_rank));
+  const int n = static_cast<int>(count);
+  if (node_rank == 0)
+    KD_MPI_CHECK(MPI_Reduce(MPI_IN_PLACE, data, n, type, op, 0, node));
+  else
+    KD_MPI_CHECK(MPI_Reduce(data, nullptr, n, type, op, 0, node));
+  if (leaders != MPI_COMM_NULL) {
+    if (poll_us > 0)
+      ring_allreduce(data, count, type, op, leaders, poll_us);
+    else
+      KD_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, data, n, type, op, leaders));
+  }
+  KD_MPI_CHECK(MPI_Bcast(data, n, type, 0, node));
+}
+
 }  // namespace kd::dist

@@ -18,4 +18,11 @@ namespace kd::dist {
 void ring_allreduce(void* data, int64_t count, MPI_Datatype type, MPI_Op op, MPI_Comm comm,
                     int poll_us);
 
+// Hierarchical all-reduce (dist.hierarchical) for several ranks per node: reduce to the node's
+// first rank over `node` (shared memory), all-reduce among those leaders over `leaders`
+// (MPI_COMM_NULL on the other ranks; the polled ring when poll_us > 0), broadcast inside the
+// node. Only the leaders' bytes cross the network: S per node instead of S per rank.
+void hierarchical_allreduce(void* data, int64_t count, MPI_Datatype type, MPI_Op op, MPI_Comm node,
+                            MPI_Comm leaders, int poll_us);
+
 }  // namespace kd::dist

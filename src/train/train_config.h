@@ -76,6 +76,7 @@ struct DistConfig {
   double first_bucket_mb = 1.0;
   bool mpi_nonblocking = false;  // MPI_Iallreduce per bucket instead of a blocking all-reduce
   bool comm_thread = false;      // MPI: buckets reduced on a communication thread during backward
+  bool hierarchical = false;     // node-local reduce, leaders' all-reduce, node-local broadcast
   int comm_poll_us = 0;          // comm_thread: ring of non-blocking messages tested every N µs
   bool defer_embedding_grad = false;  // tied word embedding: decoder part reduced early
   bool grad_bf16 = false;             // buckets all-reduced in bf16
@@ -87,6 +88,9 @@ struct DistConfig {
     v("mpi_nonblocking", mpi_nonblocking, "MPI_Iallreduce (slower with Open MPI 4.1 shm)");
     v("comm_thread", comm_thread,
       "MPI: reduce gradient buckets on a communication thread while backward goes on");
+    v("hierarchical", hierarchical,
+      "MPI: all-reduce gradients node-local first (shared memory), then among one leader per "
+      "node, then broadcast inside the node");
     v("comm_poll_us", comm_poll_us,
       "with comm_thread: a ring all-reduce of non-blocking messages tested every N "
       "microseconds, the thread sleeping in between (0: the blocking MPI_Allreduce, which "

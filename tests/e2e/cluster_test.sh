@@ -62,6 +62,20 @@ mpirun --allow-run-as-root --oversubscribe -np 2 --bind-to none "$BIN" "${args[@
 diff <(losses "$WORK/nodes/metrics.jsonl") <(losses "$WORK/host/metrics.jsonl") ||
   fail "losses across 2 nodes differ from 2 ranks on this host"
 
+# Hierarchical reduction (dist.hierarchical) with 2 ranks on each of the 2 nodes (4 ranks on the
+# 2 cores: correctness only): the all-reduce tests pass with two real node leaders, and training
+# gives the losses of 4 flat ranks on this host (compared below, after that run).
+ring_test=$(dirname "$BIN")/tests/ring_allreduce_mpitest
+"$CL" exec head mpirun --allow-run-as-root --oversubscribe -np 4 --hostfile "$hostfile" \
+  --map-by node --bind-to none -x OMP_NUM_THREADS=1 "$ring_test" >"$WORK/ring4.log" 2>&1 ||
+  { cat "$WORK/ring4.log"; fail "all-reduce tests with 2 ranks per node failed"; }
+"$CL" exec head env OMPI_MCA_mpi_yield_when_idle=1 mpirun --allow-run-as-root --oversubscribe \
+  -np 4 --hostfile "$hostfile" --map-by node --bind-to none "$BIN" "${args[@]}" \
+  --set dist.hierarchical=true --set "run_dir=$WORK/hier" >"$WORK/hier.log" 2>&1 ||
+  { cat "$WORK/hier.log"; fail "hierarchical run across 2 nodes failed"; }
+grep -q "over 4 ranks on 2 nodes.*hierarchical: this node's 2 ranks reduce to one of 2 leaders" \
+  "$WORK/hier.log" || { cat "$WORK/hier.log"; fail "the hierarchical run was not 2 nodes x 2 ranks"; }
+
 # 4 nodes (oversubscribed: 4 ranks on 2 cores, correctness only): 'up 4' replaces the 2-node
 # cluster; 4 ranks across the 4 nodes == 4 ranks on this host.
 "$CL" up 4 >/dev/null || fail "cluster-local.sh up 4 failed"
@@ -74,6 +88,14 @@ OMPI_MCA_mpi_yield_when_idle=1 mpirun --allow-run-as-root --oversubscribe -np 4 
   "${args[@]}" --set "run_dir=$WORK/host4" >"$WORK/host4.log" 2>&1 || { cat "$WORK/host4.log"; fail "host run (4) failed"; }
 diff <(losses "$WORK/nodes4/metrics.jsonl") <(losses "$WORK/host4/metrics.jsonl") ||
   fail "losses across 4 nodes differ from 4 ranks on this host"
+/usr/bin/python3 - "$WORK/hier/metrics.jsonl" "$WORK/host4/metrics.jsonl" <<'PY' ||
+import json, sys
+a, b = ([json.loads(l)["loss"] for l in open(f)] for f in sys.argv[1:3])
+assert len(a) == len(b) > 0, (len(a), len(b))
+worst = max(abs(x - y) / abs(y) for x, y in zip(a, b))
+assert worst < 1e-5, worst  # the same sums in another order
+PY
+  fail "hierarchical losses (2 nodes x 2 ranks) differ from 4 flat ranks beyond 1e-5"
 
 "$CL" down || fail "cluster-local.sh down failed"
 ! ls /run/netns 2>/dev/null | grep -q '^kdct-' || fail "namespaces left after down"
@@ -83,4 +105,4 @@ done
 if [ "$netns_mounted_before" = 0 ] && [ -z "$(ls -A /run/netns 2>/dev/null)" ]; then
   ! mountpoint -q /run/netns 2>/dev/null || fail "/run/netns left mounted after down"
 fi
-pass "cluster-local: up idempotent, isolated, shaped; mpirun on 2 and 4 nodes == as many ranks on this host; down clean"
+pass "cluster-local: up idempotent, isolated, shaped; mpirun on 2 and 4 nodes == as many ranks on this host; hierarchical 2 x 2 == 4 flat; down clean"

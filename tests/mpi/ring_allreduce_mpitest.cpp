@@ -62,5 +62,41 @@ TEST(RingAllreduce, CommunicationThreadUsesItAndGetsTheBlockingResult) {
   EXPECT_TRUE(torch::equal(b, want.to(torch::kBFloat16)));
 }
 
+TEST(HierarchicalAllreduce, MatchesFlatInlineAndOnTheThreadAndInSubgroups) {
+  // On one host every rank shares one node (its first rank the only leader); across nodes the
+  // cluster test runs the same binary with 2 ranks per node.
+  world();
+  for (int poll_us : {0, 100}) {
+    MPI_Comm dup;
+    ASSERT_EQ(MPI_Comm_dup(MPI_COMM_WORLD, &dup), MPI_SUCCESS);
+    auto comm = std::make_shared<MpiCommunicator>(dup, /*owns=*/true, false,
+                                                  /*comm_thread=*/poll_us > 0, poll_us,
+                                                  /*hierarchical=*/true);
+    ASSERT_FALSE(comm->topology().empty());
+    for (auto type : {torch::kFloat, torch::kBFloat16, torch::kLong}) {
+      for (int64_t count : {1, 5, 100003}) {
+        auto want = rank_values(count, type, comm->rank());
+        world()->allreduce(want, ReduceOp::Sum);
+        auto inline_sum = rank_values(count, type, comm->rank());
+        comm->allreduce(inline_sum, ReduceOp::Sum);
+        EXPECT_TRUE(torch::equal(inline_sum, want)) << c10::toString(type) << " " << count;
+        auto async_sum = rank_values(count, type, comm->rank());
+        comm->allreduce_async(async_sum, ReduceOp::Sum)->wait();
+        EXPECT_TRUE(torch::equal(async_sum, want)) << c10::toString(type) << " " << count;
+      }
+    }
+    // A subgroup (a campaign stage, a relation group) is hierarchical as well.
+    auto odd_even = comm->split(comm->rank() % 2, comm->rank());
+    auto mine = rank_values(64, torch::kFloat, comm->rank());
+    auto want = mine.clone();
+    odd_even->allreduce(mine, ReduceOp::Sum);
+    auto* sub = dynamic_cast<MpiCommunicator*>(odd_even.get());
+    ASSERT_NE(sub, nullptr);
+    if (odd_even->size() > 1) EXPECT_FALSE(sub->topology().empty());
+    MPI_Allreduce(MPI_IN_PLACE, want.data_ptr(), 64, MPI_FLOAT, MPI_SUM, sub->comm());
+    EXPECT_TRUE(torch::equal(mine, want));
+  }
+}
+
 }  // namespace
 }  // namespace kd::dist
