@@ -70,6 +70,8 @@ std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options
   KD_CHECK(options.comm_poll_us >= 0 && options.comm_poll_us <= 1000000,
            "dist.comm_poll_us: {} is out of range (0 = blocking, else 1..1000000 microseconds)",
            options.comm_poll_us);
+  if (options.comm_poll_us > 0 && !options.comm_thread)
+    log_warn("dist", "dist.comm_poll_us applies only with dist.comm_thread: true; ignored");
   if (g_world_override) {
     // A campaign stage: its group, whatever the stage's own config would have made. A backend
     // the group cannot be is an error rather than a silent change of transport.

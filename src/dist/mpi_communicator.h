@@ -26,7 +26,8 @@ namespace kd::dist {
 // all-reduce lasts. (MPI_Iallreduce tested the same way was measured 2x slower across nodes:
 // Open MPI's libnbc does not pipeline it.)
 // hierarchical (dist.hierarchical): data-plane all-reduces go node-local reduce -> leaders'
-// all-reduce -> node-local broadcast (ring_allreduce.h), so one rank per node uses the network.
+// all-reduce -> node-local broadcast (ring_allreduce.h), so one rank per node uses the network
+// (not with nonblocking, whose MPI_Iallreduce stays flat).
 class MpiCommunicator : public Communicator {
  public:
   explicit MpiCommunicator(MPI_Comm comm, bool owns = false, bool nonblocking = false,
