@@ -47,6 +47,8 @@ class MpiCommunicator : public Communicator {
   std::vector<std::string> gather_strings(const std::string& value, int root) override;
   MPI_Comm comm() const { return comm_; }
   bool has_comm_thread() const { return thread_ != nullptr; }
+  // "" when flat, else "hierarchical: this node's N ranks reduce to one of M leaders" (the log).
+  std::string topology() const;
 
  private:
   void drain();
@@ -62,10 +64,6 @@ class MpiCommunicator : public Communicator {
   MPI_Comm node_comm_ = MPI_COMM_NULL;
   MPI_Comm leaders_comm_ = MPI_COMM_NULL;
   bool hierarchical() const { return node_comm_ != MPI_COMM_NULL; }
-
- public:
-  // "" when flat, else e.g. "hierarchical: 2 nodes x 2 ranks" (for the log).
-  std::string topology() const;
 };
 
 }  // namespace kd::dist

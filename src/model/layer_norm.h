@@ -53,7 +53,6 @@ class EmbeddingTableImpl : public torch::nn::Module {
   // call (padding row dropped): (ids [U] int64 ascending, rows [U, dim]); the caller must add
   // them to the weight's gradient, or they are lost.
   void set_defer_lookup_gradients(bool on);
-  bool defers_lookup_gradients() const { return defer_; }
   std::pair<torch::Tensor, torch::Tensor> take_lookup_gradients();
   void keep_cols(const torch::Tensor& index);  // hidden-size surgery
   int64_t num() const { return weight.size(0); }

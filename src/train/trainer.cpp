@@ -56,9 +56,7 @@ namespace {
 void accumulate(torch::Tensor& sum, const torch::Tensor& value) {
   sum = sum.defined() ? sum + value : value;
 }
-}  // namespace
 
-namespace {
 // Turns deferred lookup gradients on for the tables whose weight is trained here, hands their
 // rows to the reducer, and turns them off when training ends (later forwards of the same model,
 // e.g. evaluation, must not defer: nothing would collect their rows).
