@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "common/check.h"
 #include "common/log.h"
+#include "common/worker_threads.h"
 #include "data/instance_exchange.h"
 #include "data/shard_format.h"
 #include "dist/communicator.h"
@@ -64,18 +65,12 @@ void parallel_for(size_t n, unsigned threads, Fn fn, Progress progress) {
       done.fetch_add(e - b);
     }
   };
-  std::vector<std::thread> pool;
   // With more than one thread, `threads` workers run and this thread only reports progress.
-  for (unsigned t = 0; threads > 1 && t < threads; ++t) pool.emplace_back(worker);
-  if (threads <= 1) {
+  if (threads <= 1)
     worker();
-  } else {
-    while (done.load() < n) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      progress(done.load());
-    }
-  }
-  for (auto& th : pool) th.join();
+  else
+    run_workers(
+        threads, [&](unsigned) { worker(); }, [&] { progress(done.load()); });
   progress(n);
 }
 

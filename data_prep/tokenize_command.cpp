@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "common/worker_threads.h"
 #include "text/wordpiece_tokenizer.h"
 
 namespace kd::prep {
@@ -70,9 +71,7 @@ int run_tokenize(const TokenizeOptions& o) {
       }
       std::cout.write(out.data(), out.size());
     } else {
-      std::vector<std::thread> pool;
-      for (unsigned t = 0; t < nthreads; ++t) pool.emplace_back(work, t);
-      for (auto& th : pool) th.join();
+      run_workers(nthreads, work);
       for (const auto& out : outs) std::cout.write(out.data(), out.size());
     }
   }

@@ -9,7 +9,7 @@
 #   KD_BIN         kdprune binary (default $KD_ROOT/build/kdprune)
 #   KD_LAUNCHER    srun (default) or mpirun
 #   KD_SRUN_MPI    srun --mpi plugin (default pmix)
-#   KD_SRUN_WAIT   seconds srun lets ranks outlive the first rank to exit (default 60)
+#   KD_SRUN_WAIT   seconds srun lets ranks outlive the first rank to exit (default 20)
 #   KD_SRUN_ARGS   extra srun arguments;  KD_MPIRUN_ARGS  extra mpirun arguments
 #   KD_MPIRUN_BIND mpirun --bind-to (default core; none where "nodes" share real cores)
 #   KD_REQUEUE     1 (default): requeue the job when the binary exits 85 after SIGUSR1
@@ -75,7 +75,7 @@ kd_launcher_cmd() {
       # errors that kdprune catches end in MPI_Abort, which ends the step at once).
       # shellcheck disable=SC2206
       KD_LAUNCH=(srun --mpi="${KD_SRUN_MPI:-pmix}" --ntasks="$ntasks" --cpus-per-task="$cpt"
-        --kill-on-bad-exit=0 --wait="${KD_SRUN_WAIT:-60}" ${KD_SRUN_ARGS:-})
+        --kill-on-bad-exit=0 --wait="${KD_SRUN_WAIT:-20}" ${KD_SRUN_ARGS:-})
       ;;
     mpirun)
       # Open MPI reads the allocation from SLURM_* and starts its daemons through srun.

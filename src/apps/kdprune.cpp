@@ -5,10 +5,12 @@
 
 #include "common/allocator.h"
 #include "common/command_registry.h"
+#include "common/signals.h"
 #include "dist/communicator.h"
 
 int main(int argc, char** argv) {
   kd::configure_allocator_for_training();
+  kd::install_fatal_signal_handlers();
   CLI::App app{"kdprune: distributed compression and specialisation of BERT models"};
   app.require_subcommand(1);
   const auto commands = kd::cli::add_commands("kdprune", app);

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include "common/signals.h"
+
 namespace kd {
 namespace {
 int g_rank = 0;
@@ -17,6 +19,7 @@ std::string hostname() {
 void set_process_identity(int rank, int world) {
   g_rank = rank;
   g_world = world;
+  set_crash_identity(process_where());
 }
 
 int process_rank() {

@@ -6,10 +6,12 @@
 
 namespace kd::data {
 
-BatchBuilder::BatchBuilder(int64_t batch_size, int seq_len, int max_predictions, bool trim_padding)
+BatchBuilder::BatchBuilder(int64_t batch_size, int seq_len, int max_predictions, bool trim_padding,
+                           int64_t vocab_size)
     : batch_size_(batch_size),
       seq_len_(seq_len),
       max_predictions_(max_predictions),
+      vocab_size_(vocab_size),
       trim_padding_(trim_padding) {
   KD_CHECK(batch_size > 0 && seq_len > 0, "BatchBuilder: batch size {} and T {} must be > 0",
            batch_size, seq_len);
@@ -42,8 +44,21 @@ void BatchBuilder::add(const InstanceBlock& b, int64_t row, const std::string& f
   int64_t* out_seg = batch_.token_type_ids.data_ptr<int64_t>() + rows_ * T;
   int64_t* out_mask = batch_.attention_mask.data_ptr<int64_t>() + rows_ * T;
   int64_t* out_lab = batch_.mlm_labels.data_ptr<int64_t>() + rows_ * T;
+  // Every value is checked here, where the file and row are known: an id past the vocabulary
+  // would otherwise fail deep inside an embedding lookup, and a mask of 62 would become NaN.
+  const auto bad = [&](const char* field, int64_t index, int64_t value, const char* range) {
+    KD_FAIL(
+        "shard '{}' row {}: {}[{}] = {} is outside {} (corrupt shard, or one made with "
+        "another vocabulary)",
+        file, file_row, field, index, value, range);
+  };
+  const std::string vocab_range = fmt::format("the vocabulary [0, {})", vocab_size_);
   int64_t last = 0;
   for (int64_t t = 0; t < T; ++t) {
+    if (ids[t] < 0 || (vocab_size_ > 0 && ids[t] >= vocab_size_))
+      bad("input_ids", t, ids[t], vocab_range.c_str());
+    if (seg[t] != 0 && seg[t] != 1) bad("segment_ids", t, seg[t], "{0, 1}");
+    if (mask[t] != 0 && mask[t] != 1) bad("input_mask", t, mask[t], "{0, 1}");
     out_ids[t] = ids[t];
     out_seg[t] = seg[t];
     out_mask[t] = mask[t];
@@ -58,11 +73,15 @@ void BatchBuilder::add(const InstanceBlock& b, int64_t row, const std::string& f
     KD_CHECK(pos[p] > 0 && pos[p] < T,
              "shard '{}' row {}: masked_lm_positions[{}] = {} is outside [0, {}) (corrupt shard)",
              file, file_row, p, pos[p], T);
+    if (lab[p] < 0 || (vocab_size_ > 0 && lab[p] >= vocab_size_))
+      bad("masked_lm_ids", p, lab[p], vocab_range.c_str());
     if (out_lab[pos[p]] == -100) ++batch_.num_masked;
     out_lab[pos[p]] = lab[p];
     last = std::max<int64_t>(last, pos[p] + 1);
   }
-  batch_.nsp_labels.data_ptr<int64_t>()[rows_] = b.next_sentence_labels[row];
+  const int64_t nsp = b.next_sentence_labels[row];
+  if (nsp != 0 && nsp != 1) bad("next_sentence_labels", 0, nsp, "{0, 1}");
+  batch_.nsp_labels.data_ptr<int64_t>()[rows_] = nsp;
   longest_ = std::max(longest_, last);
   ++rows_;
 }

@@ -10,7 +10,8 @@ namespace kd::data {
 
 class BatchBuilder {
  public:
-  BatchBuilder(int64_t batch_size, int seq_len, int max_predictions, bool trim_padding);
+  BatchBuilder(int64_t batch_size, int seq_len, int max_predictions, bool trim_padding,
+               int64_t vocab_size = 0);
 
   // Appends row `row` of `block`; `file`/`file_row` only name the row in error messages
   // (a masked position outside [0, T) is an error).
@@ -26,6 +27,7 @@ class BatchBuilder {
   int64_t batch_size_;
   int seq_len_;
   int max_predictions_;
+  int64_t vocab_size_;  // 0: ids unchecked
   bool trim_padding_;
   int64_t rows_ = 0;
   int64_t longest_ = 0;  // max over rows of (last attended or masked position + 1)

@@ -10,7 +10,8 @@ BatchProducer::BatchProducer(const LoaderOptions& options, std::vector<int64_t> 
       counts_(std::move(counts)),
       rank_(rank),
       world_(world),
-      builder_(options.batch_size, seq_len, max_predictions, options.trim_padding) {
+      builder_(options.batch_size, seq_len, max_predictions, options.trim_padding,
+               options.vocab_size) {
   KD_CHECK(counts_.size() == opts_.files.size(), "BatchProducer: {} counts for {} files",
            counts_.size(), opts_.files.size());
   seek({0, 0});

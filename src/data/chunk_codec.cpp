@@ -3,14 +3,13 @@
 #include <libdeflate.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <exception>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 #include "common/check.h"
+#include "common/worker_threads.h"
 
 namespace kd::data {
 
@@ -64,24 +63,12 @@ std::vector<uint8_t> inflate_unshuffle(const std::vector<uint8_t>& encoded, size
 }
 
 void run_parallel(size_t n, unsigned threads, const std::function<void(size_t)>& task) {
+  if (n == 0) return;
   std::atomic<size_t> next{0};
-  std::exception_ptr error;
-  std::mutex mu;
-  auto worker = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < n;) {
-      try {
-        task(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (!error) error = std::current_exception();
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads && t < n; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& th : pool) th.join();
-  if (error) std::rethrow_exception(error);
+  const auto workers = static_cast<unsigned>(std::clamp<size_t>(threads, 1, n));
+  run_workers(workers, [&](unsigned) {
+    for (size_t i; (i = next.fetch_add(1)) < n;) task(i);
+  });
 }
 
 }  // namespace kd::data

@@ -35,6 +35,7 @@ struct LoaderOptions {
   int64_t max_epochs = 0;          // 0 = endless; else next() returns nullopt after them
   bool trim_padding = false;       // cut T to the batch's longest row, rounded up to 8
   int64_t shuffle_window = 32768;  // rows read (and shuffled) at once; bounds memory
+  int64_t vocab_size = 0;          // > 0: token and label ids are checked against it
 };
 
 // Where the loader stands: `batch` batches of epoch `epoch` have been returned.

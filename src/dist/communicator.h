@@ -55,10 +55,13 @@ struct CommOptions {
   bool comm_thread = false;      // MPI: gradient buckets reduced on a communication thread
   int comm_poll_us = 0;          // comm_thread: polled ring all-reduce every N µs (0: blocking)
   bool hierarchical = false;     // MPI: node-local reduce, leaders' all-reduce, node-local bcast
+  double stall_warn_s = 300;     // a collective waiting longer is reported (collective_watchdog.h)
+  double timeout_s = 1800;       // ... and past this it ends the job (0: never)
 };
 
-// Initialises MPI on first use (MPI_THREAD_MULTIPLE, for dist.comm_thread; singleton runs work
-// without mpirun) and returns the world communicator for the options; logs the choice and why.
+// Initialises MPI on first use (MPI_THREAD_MULTIPLE, for dist.comm_thread and the watchdog;
+// singleton runs work without mpirun) and returns the world communicator for the options; logs
+// the choice and why. With 2+ ranks the first call also starts the collective watchdog.
 std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options);
 // While set, make_world_communicator returns `group` instead of the world: a campaign runs each
 // stage's command unchanged on the stage's rank group. nullptr clears it.
@@ -72,7 +75,7 @@ bool nccl_available();
 [[noreturn]] void abort_job(const std::string& message, int exit_code = 1);
 // Size of MPI_COMM_WORLD, or 1 while MPI is not initialised (a world-of-one run).
 int mpi_world_size();
-// Finalises MPI if it was initialised here.
+// Stops the collective watchdog (every rank) and finalises MPI if it was initialised here.
 void finalize();
 
 }  // namespace kd::dist

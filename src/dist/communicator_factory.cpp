@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "common/log.h"
+#include "dist/collective_watchdog.h"
 #include "dist/local_communicator.h"
 #include "dist/mpi_communicator.h"
 #include "dist/mpi_utils.h"
@@ -70,6 +71,9 @@ std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options
   KD_CHECK(options.comm_poll_us >= 0 && options.comm_poll_us <= 1000000,
            "dist.comm_poll_us: {} is out of range (0 = blocking, else 1..1000000 microseconds)",
            options.comm_poll_us);
+  KD_CHECK(options.stall_warn_s >= 0 && options.timeout_s >= 0,
+           "dist.stall_warn_s ({}) and dist.timeout_s ({}) must be >= 0 (0 turns each off)",
+           options.stall_warn_s, options.timeout_s);
   if (options.comm_poll_us > 0 && !options.comm_thread)
     log_warn("dist", "dist.comm_poll_us applies only with dist.comm_thread: true; ignored");
   if (g_world_override) {
@@ -90,6 +94,12 @@ std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options
       log_warn("dist",
                "dist.hierarchical of the stage's config does not apply: a campaign's groups "
                "all-reduce flat");
+    const WatchdogOptions running = watchdog_options();
+    if (options.timeout_s != running.timeout_s || options.stall_warn_s != running.stall_warn_s)
+      log_warn("dist",
+               "dist.timeout_s/stall_warn_s of the stage's config do not apply: the job's "
+               "watchdog runs with {} s / {} s",
+               running.timeout_s, running.stall_warn_s);
     return g_world_override;
   }
   if (b == "local") {
@@ -105,6 +115,10 @@ std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options
   init_logging(rank, world);  // so that only rank 0 reports the choice below
   g_local_rank = compute_local_rank();
   const std::string nodes = world > 1 ? describe_nodes(world) : "";
+  if (world > 1 && start_watchdog({options.stall_warn_s, options.timeout_s}))
+    log_info("dist", "collective watchdog: stalls reported after {} s, deadline {} s{}",
+             options.stall_warn_s, options.timeout_s,
+             options.timeout_s > 0 ? "" : " (off: dist.timeout_s = 0)");
 
   const bool cuda = options.device == "cuda";
   if (b == "nccl" || (b == "auto" && cuda && world > 1)) {
@@ -162,6 +176,7 @@ void finalize() {
   int initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);
   MPI_Finalized(&finalized);
+  if (initialized && !finalized) stop_watchdog();
   if (initialized && !finalized && g_we_initialized_mpi) MPI_Finalize();
 }
 

@@ -1,6 +1,7 @@
 #include "dist/mpi_communicator.h"
 
 #include "common/log.h"
+#include "dist/collective_watchdog.h"
 #include "dist/mpi_utils.h"
 #include "dist/ring_allreduce.h"
 
@@ -99,6 +100,7 @@ class ThreadWork : public Work {
   bool test() override { return thread_.done(*ticket_); }
   void wait() override {
     waited_ = true;
+    CollectiveScope scope("gradient all-reduce");
     thread_.wait(*ticket_);
   }
 
@@ -123,6 +125,7 @@ class MpiWork : public Work {
   }
   void wait() override {
     if (done_) return;
+    CollectiveScope scope("gradient all-reduce");
     KD_MPI_CHECK(MPI_Wait(&request_, MPI_STATUS_IGNORE));
     done_ = true;
   }
@@ -173,6 +176,7 @@ MpiCommunicator::~MpiCommunicator() {
 
 void MpiCommunicator::allreduce(torch::Tensor& t, ReduceOp op) {
   check_cpu_contiguous(t, "allreduce");
+  CollectiveScope scope("allreduce");
   drain();
   if (hierarchical()) {
     hierarchical_allreduce(t.data_ptr(), t.numel(), mpi_dtype(t.scalar_type()),
@@ -227,17 +231,20 @@ std::unique_ptr<Work> MpiCommunicator::allreduce_async(torch::Tensor& t, ReduceO
 
 void MpiCommunicator::broadcast(torch::Tensor& t, int root) {
   check_cpu_contiguous(t, "broadcast");
+  CollectiveScope scope("broadcast");
   drain();
   KD_MPI_CHECK(MPI_Bcast(t.data_ptr(), static_cast<int>(t.numel()), mpi_dtype(t.scalar_type()),
                          root, comm_));
 }
 
 void MpiCommunicator::barrier() {
+  CollectiveScope scope("barrier");
   drain();
   KD_MPI_CHECK(MPI_Barrier(comm_));
 }
 
 std::shared_ptr<Communicator> MpiCommunicator::split(int color, int key) {
+  CollectiveScope scope("split");
   drain();
   MPI_Comm sub;
   KD_MPI_CHECK(MPI_Comm_split(comm_, color < 0 ? MPI_UNDEFINED : color, key, &sub));
@@ -247,6 +254,7 @@ std::shared_ptr<Communicator> MpiCommunicator::split(int color, int key) {
 }
 
 double MpiCommunicator::allreduce_scalar(double value, ReduceOp op) {
+  CollectiveScope scope("allreduce_scalar");
   drain();
   double out = 0;
   KD_MPI_CHECK(MPI_Allreduce(&value, &out, 1, MPI_DOUBLE, mpi_op(op), comm_));
@@ -255,12 +263,14 @@ double MpiCommunicator::allreduce_scalar(double value, ReduceOp op) {
 
 void MpiCommunicator::allreduce_values(std::vector<double>& values, ReduceOp op) {
   if (values.empty()) return;
+  CollectiveScope scope("allreduce_values");
   drain();
   KD_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()),
                              MPI_DOUBLE, mpi_op(op), comm_));
 }
 
 std::string MpiCommunicator::broadcast_string(const std::string& value, int root) {
+  CollectiveScope scope("broadcast_string");
   drain();
   int64_t len = static_cast<int64_t>(value.size());
   KD_MPI_CHECK(MPI_Bcast(&len, 1, MPI_INT64_T, root, comm_));
@@ -270,6 +280,7 @@ std::string MpiCommunicator::broadcast_string(const std::string& value, int root
 }
 
 std::vector<std::string> MpiCommunicator::gather_strings(const std::string& value, int root) {
+  CollectiveScope scope("gather_strings");
   drain();
   int len = static_cast<int>(value.size());
   std::vector<int> lens(size_), displs(size_);

@@ -50,7 +50,8 @@ cli::AddCommand training_command(TrainingCommand<Config> run) {
       }
       auto comm = dist::make_world_communicator(
           {config.dist.backend, config.device, config.dist.mpi_nonblocking, config.dist.comm_thread,
-           config.dist.comm_poll_us, config.dist.hierarchical});
+           config.dist.comm_poll_us, config.dist.hierarchical, config.dist.stall_warn_s,
+           config.dist.timeout_s});
       init_logging(comm->rank(), comm->size(), config.log_level);
       return run(config, comm);
     };

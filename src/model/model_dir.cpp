@@ -10,6 +10,7 @@
 
 #include "common/check.h"
 #include "common/file_io.h"
+#include "common/json_file.h"
 #include "common/log.h"
 #include "model/safetensors.h"
 #include "model/shape_util.h"
@@ -87,15 +88,8 @@ void load_weights_into(const std::string& dir, BertForPreTraining& model) {
 
 BertConfig load_config(const std::string& dir) {
   const fs::path path = fs::path(dir) / "config.json";
-  std::ifstream in(path);
-  KD_CHECK_HINT(in.good(), "pass a model directory with config.json, model.safetensors, vocab.txt",
-                "{}: cannot open", path.string());
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    KD_FAIL("{}: invalid JSON ({})", path.string(), e.what());
-  }
+  const auto j = read_json_file(
+      path.string(), "pass a model directory with config.json, model.safetensors, vocab.txt");
   return BertConfig::from_json(j, path.string());
 }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -124,12 +125,18 @@ SafetensorsFile read_safetensors(const std::string& path) {
                   "supported: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL",
                   "{}: tensor '{}': unknown dtype '{}'", path, name, dt);
     KD_CHECK(v["shape"].is_array(), "{}: tensor '{}': shape is not a list", path, name);
+    // Sizes multiply with overflow checks: a shape like [2^32, 2^32] must not wrap to 0 bytes and
+    // pass the size check below, to fail later in an allocation.
     uint64_t numel = 1;
     for (const auto& s : v["shape"]) {
       KD_CHECK(s.is_number_unsigned() || (s.is_number_integer() && s.get<int64_t>() >= 0),
                "{}: tensor '{}': invalid shape {}", path, name, v["shape"].dump());
-      e.shape.push_back(s.get<int64_t>());
-      numel *= s.get<uint64_t>();
+      const uint64_t dim = s.get<uint64_t>();
+      KD_CHECK(
+          dim <= static_cast<uint64_t>(INT64_MAX) && !__builtin_mul_overflow(numel, dim, &numel),
+          "{}: corrupt safetensors file: tensor '{}': shape {} overflows 64 bits", path, name,
+          v["shape"].dump());
+      e.shape.push_back(static_cast<int64_t>(dim));
     }
     const json& off = v["data_offsets"];
     KD_CHECK(off.is_array() && off.size() == 2 && off[0].is_number_unsigned() &&
@@ -140,7 +147,10 @@ SafetensorsFile read_safetensors(const std::string& path) {
     KD_CHECK(e.begin <= e.end && e.end <= data_size,
              "{}: tensor '{}': data offsets [{}, {}] out of range of the data region ({} bytes)",
              path, name, e.begin, e.end, data_size);
-    const uint64_t expect = numel * c10::elementSize(e.dtype);
+    uint64_t expect = 0;
+    KD_CHECK(!__builtin_mul_overflow(numel, c10::elementSize(e.dtype), &expect),
+             "{}: corrupt safetensors file: tensor '{}': shape {} overflows 64 bits of bytes", path,
+             name, v["shape"].dump());
     KD_CHECK(e.end - e.begin == expect,
              "{}: tensor '{}': byte size {} != {} ({} x {} elements of shape {})", path, name,
              e.end - e.begin, expect, dt, numel, shape_str(e.shape));

@@ -5,6 +5,7 @@
 
 #include "common/check.h"
 #include "common/file_io.h"
+#include "common/log.h"
 
 namespace kd::train {
 namespace fs = std::filesystem;
@@ -32,23 +33,37 @@ std::optional<std::string> find_resume_checkpoint(const std::string& run_dir,
                   "resume: '{}' is not a complete checkpoint", resume);
     return resume;
   }
-  fs::path latest = fs::path(checkpoints_dir(run_dir)) / "latest";
-  if (!fs::exists(latest)) return std::nullopt;
-  std::string name = read_file(latest.string());
-  name.erase(name.find_last_not_of(" \n\r\t") + 1);
-  fs::path dir = fs::path(checkpoints_dir(run_dir)) / name;
-  KD_CHECK_HINT(is_complete(dir), "remove the run directory or set resume: never",
-                "'{}' names '{}', which is not a complete checkpoint", latest.string(),
-                dir.string());
-  return dir.string();
+  const fs::path root = checkpoints_dir(run_dir);
+  std::optional<fs::path> newest;
+  if (fs::is_directory(root))
+    for (const auto& e : fs::directory_iterator(root)) {
+      const auto name = e.path().filename().string();
+      if (name.rfind("step_", 0) == 0 && name.find('.') == std::string::npos &&
+          is_complete(e.path()) && (!newest || name > newest->filename().string()))
+        newest = e.path();
+    }
+  const fs::path latest = root / "latest";
+  if (fs::exists(latest)) {
+    std::string name = read_file(latest.string());
+    name.erase(name.find_last_not_of(" \n\r\t") + 1);
+    if (!newest || newest->filename() != name)
+      log_warn(
+          "train", "'{}' names '{}' but the newest complete checkpoint is {}: {}", latest.string(),
+          name, newest ? newest->string() : "none",
+          newest ? "resuming from it (a crash before `latest` moved)" : "starting from step 0");
+  }
+  if (!newest) return std::nullopt;
+  return newest->string();
 }
 
-void publish_checkpoint(const std::string& tmp_dir, const std::string& final_dir) {
+void publish_checkpoint(const std::string& tmp_dir, const std::string& final_dir,
+                        const std::function<void(const char*)>& at) {
   for (const auto& e : fs::recursive_directory_iterator(tmp_dir))
     if (e.is_regular_file()) fsync_path(e.path().string());
   if (fs::exists(final_dir)) fs::remove_all(final_dir);
   fs::rename(tmp_dir, final_dir);
   fsync_path(fs::path(final_dir).parent_path().string());
+  if (at) at("renamed");
   write_file_atomic((fs::path(final_dir).parent_path() / "latest").string(),
                     fs::path(final_dir).filename().string() + "\n");
 }

@@ -6,6 +6,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -15,12 +16,16 @@ namespace kd::train {
 
 std::string checkpoints_dir(const std::string& run_dir);
 std::string checkpoint_name(int64_t step);
-// The checkpoint that `resume` selects: auto = newest complete one in run_dir (if any),
-// never = none, else the given directory (which must exist and be complete).
+// The checkpoint that `resume` selects: auto = the newest complete step_N directory in run_dir
+// (if any: normally the one `latest` names; after a crash between a checkpoint's rename and the
+// update of `latest`, the newer one, with a note), never = none, else the given directory
+// (which must exist and be complete). Unfinished .tmp directories are never selected.
 std::optional<std::string> find_resume_checkpoint(const std::string& run_dir,
                                                   const std::string& resume);
 // Marks `dir` complete: fsyncs its files, renames dir.tmp → dir and updates `latest`.
-void publish_checkpoint(const std::string& tmp_dir, const std::string& final_dir);
+// `at("renamed")` runs between the rename and the update of `latest` (fault-injection tests).
+void publish_checkpoint(const std::string& tmp_dir, const std::string& final_dir,
+                        const std::function<void(const char*)>& at = {});
 // Removes all but the newest `keep` checkpoints.
 void prune_checkpoints(const std::string& run_dir, int64_t keep);
 

@@ -33,8 +33,15 @@ void JobConfig::validate() const {
   train.validate();
   KD_CHECK_HINT(train.precision != "fp16" || device == "cuda", "use bf16 on CPU",
                 "train.precision fp16 is for GPUs (device: cuda)");
-  KD_CHECK(debug.fail_kind == "exception" || debug.fail_kind == "nan",
-           "debug.fail_kind must be exception or nan");
+  const auto& f = debug.checkpoint_fault;
+  KD_CHECK(f.empty() || f == "model" || f == "optimizer" || f == "config" || f == "state" ||
+               f == "renamed" || f == "latest",
+           "debug.checkpoint_fault must be empty, model, optimizer, config, state, renamed or "
+           "latest (got '{}')",
+           f);
+  const auto& k = debug.fail_kind;
+  KD_CHECK(k == "exception" || k == "nan" || k == "kill" || k == "segv" || k == "hang",
+           "debug.fail_kind must be exception, nan, kill, segv or hang (got '{}')", k);
 }
 
 }  // namespace kd::train

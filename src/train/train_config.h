@@ -80,6 +80,8 @@ struct DistConfig {
   int comm_poll_us = 0;          // comm_thread: ring of non-blocking messages tested every N µs
   bool defer_embedding_grad = false;  // tied word embedding: decoder part reduced early
   bool grad_bf16 = false;             // buckets all-reduced in bf16
+  double stall_warn_s = 300;          // collective_watchdog.h
+  double timeout_s = 1800;
   template <class V>
   void visit(V& v) {
     v("backend", backend, "auto | mpi | nccl | local");
@@ -100,6 +102,11 @@ struct DistConfig {
       "batch's rows of its lookup gradient at the end");
     v("grad_bf16", grad_bf16,
       "all-reduce gradient buckets in bf16 (half the bytes; fp32 before and after)");
+    v("stall_warn_s", stall_warn_s,
+      "a collective waiting longer is reported with the ranks that have not arrived (again "
+      "every stall_warn_s; 0: never)");
+    v("timeout_s", timeout_s,
+      "a collective waiting longer ends the job with that report (0: wait forever)");
   }
 };
 
@@ -107,14 +114,23 @@ struct DistConfig {
 struct DebugConfig {
   int fail_rank = -1;
   int64_t fail_step = -1;
-  std::string fail_kind = "exception";  // exception | nan
+  std::string fail_kind = "exception";  // exception | nan | kill | segv | hang
   int64_t stop_after_step = -1;         // behave as if a stop signal arrived after this step
+  std::string checkpoint_fault;       // "" | model | optimizer | config | state | renamed | latest
+  int64_t checkpoint_fault_step = 0;  // the first checkpoint at or after this step
   template <class V>
   void visit(V& v) {
     v("stop_after_step", stop_after_step, "simulate SIGUSR1 after this step (tests)");
     v("fail_rank", fail_rank, "tests: the rank that fails");
     v("fail_step", fail_step, "tests: the step at which it fails");
-    v("fail_kind", fail_kind, "exception | nan");
+    v("checkpoint_fault", checkpoint_fault,
+      "tests: rank 0 is killed (SIGKILL) right after this point of writing a checkpoint: model, "
+      "optimizer, config, state (every file written, before the rename), renamed (before "
+      "`latest` moves), latest");
+    v("checkpoint_fault_step", checkpoint_fault_step,
+      "tests: checkpoint_fault applies to the first checkpoint at or after this step");
+    v("fail_kind", fail_kind,
+      "exception | nan | kill (SIGKILL) | segv (SIGSEGV) | hang (never arrives)");
   }
 };
 

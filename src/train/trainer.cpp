@@ -2,13 +2,17 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "common/check.h"
+#include "common/json_file.h"
 #include "common/log.h"
 #include "common/progress.h"
 #include "common/signals.h"
+#include "dist/collective_watchdog.h"
 #include "dist/grad_reducer.h"
 #include "model/safetensors.h"
 #include "train/checkpoint.h"
@@ -81,6 +85,17 @@ class DeferredLookups {
  private:
   std::vector<model::EmbeddingTable> tables_;
 };
+
+// debug.fail_kind on debug.fail_rank at debug.fail_step (the reliability tests): an exception,
+// the process killed (SIGKILL) or crashed (SIGSEGV) in the middle of a step, or a rank that never
+// arrives at the step's collectives. `nan` is applied to the loss by the caller.
+void inject_failure(const std::string& kind, int64_t step) {
+  if (kind == "exception") KD_FAIL("injected failure at step {} (debug.fail_rank/fail_step)", step);
+  if (kind == "kill") std::raise(SIGKILL);
+  if (kind == "segv") std::raise(SIGSEGV);
+  if (kind == "hang")
+    for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+}
 }  // namespace
 
 // Job-level runs log on rank 0; labelled runs (several groups at once) on each group's root.
@@ -100,9 +115,8 @@ Trainer::StepOutcome Trainer::step_mechanics(int64_t step, double lr, Optimizer&
   torch::Tensor loss_sum;  // float64 on the task's device: no host read per micro-step
   for (int64_t micro = 0; micro < tc.grad_accum; ++micro) {
     reducer.prepare(micro == tc.grad_accum - 1);
-    if (step == config_.debug.fail_step && comm_->rank() == config_.debug.fail_rank &&
-        config_.debug.fail_kind == "exception")
-      KD_FAIL("injected failure at step {} (debug.fail_rank/fail_step)", step);
+    if (step == config_.debug.fail_step && comm_->rank() == config_.debug.fail_rank)
+      inject_failure(config_.debug.fail_kind, step);
     MicroStepResult r = task_.micro_step();
     if (step == config_.debug.fail_step && comm_->rank() == config_.debug.fail_rank &&
         config_.debug.fail_kind == "nan")
@@ -230,6 +244,9 @@ TrainResult Trainer::run() {
   int64_t window_tokens = 0;
 
   for (; step < tc.steps; ++step) {
+    // 1-based, as in the progress lines: what a crash line and a stall report name.
+    set_crash_step(step + 1);
+    dist::watchdog_set_step(step + 1);
     auto t0 = Clock::now();
     const double lr = learning_rate(tc.schedule, tc.optimizer.lr, step, tc.steps);
     StepOutcome s = step_mechanics(step, lr, optimizer, reducer, params);
@@ -267,6 +284,8 @@ TrainResult Trainer::run() {
     }
   }
   bar.finish();
+  set_crash_step(-1);
+  dist::watchdog_set_step(-1);
   if (!result.stopped_by_signal && result.end_step > 0 &&
       (result.last_checkpoint.empty() ||
        fs::path(result.last_checkpoint).filename() != checkpoint_name(result.end_step)))
@@ -284,19 +303,42 @@ std::string Trainer::save_checkpoint(int64_t step, Optimizer& optimizer) {
   auto states = comm_->gather_strings(mine.dump(), 0);
   fs::path final_dir = fs::path(checkpoints_dir(config_.run_dir)) / checkpoint_name(step);
   if (comm_->is_root()) {
+    // debug.checkpoint_fault: the process dies (SIGKILL) right after the named point of this
+    // checkpoint's writing (the fault-injection tests).
+    const auto fault_point = [&](const char* point) {
+      if (point == config_.debug.checkpoint_fault && step >= config_.debug.checkpoint_fault_step)
+        std::raise(SIGKILL);
+    };
     fs::path tmp = final_dir.string() + ".tmp";
-    fs::remove_all(tmp);
-    fs::create_directories(tmp);
-    task_.save_model((tmp / "model").string());
-    model::save_safetensors((tmp / "optimizer.safetensors").string(), optimizer.state());
-    nlohmann::json state = {{"step", step},
-                            {"world_size", comm_->size()},
-                            {"last_loss", last_loss_},
-                            {"ranks", nlohmann::json::array()}};
-    for (const auto& s : states) state["ranks"].push_back(nlohmann::json::parse(s));
-    write_file_atomic((tmp / "config.yaml").string(), config_yaml_);
-    write_file_atomic((tmp / "trainer_state.json").string(), state.dump(1));
-    publish_checkpoint(tmp.string(), final_dir.string());
+    try {
+      fs::remove_all(tmp);
+      fs::create_directories(tmp);
+      task_.save_model((tmp / "model").string());
+      fault_point("model");
+      model::save_safetensors((tmp / "optimizer.safetensors").string(), optimizer.state());
+      fault_point("optimizer");
+      nlohmann::json state = {{"step", step},
+                              {"world_size", comm_->size()},
+                              {"last_loss", last_loss_},
+                              {"ranks", nlohmann::json::array()}};
+      for (const auto& s : states) state["ranks"].push_back(nlohmann::json::parse(s));
+      write_file_atomic((tmp / "config.yaml").string(), config_yaml_);
+      fault_point("config");
+      write_file_atomic((tmp / "trainer_state.json").string(), state.dump(1));
+      fault_point("state");
+      publish_checkpoint(tmp.string(), final_dir.string(), fault_point);
+      fault_point("latest");
+    } catch (const std::exception& e) {
+      // A full disk (or any write error): the half-written directory goes, `latest` still names
+      // the previous checkpoint, and the error says so.
+      std::error_code ignored;
+      fs::remove_all(tmp, ignored);
+      const auto previous = find_resume_checkpoint(config_.run_dir, "auto");
+      KD_FAIL(
+          "writing checkpoint {} failed: {}\n  the previous checkpoint {} is intact; free space "
+          "on that disk (or point run_dir elsewhere) and rerun to resume from it",
+          final_dir.string(), e.what(), previous ? *previous : std::string("(none)"));
+    }
     prune_checkpoints(config_.run_dir, config_.train.keep_checkpoints);
     note(fmt::format("checkpoint {}", final_dir.string()));
   }
@@ -305,7 +347,8 @@ std::string Trainer::save_checkpoint(int64_t step, Optimizer& optimizer) {
 }
 
 int64_t Trainer::load_checkpoint(const std::string& dir, Optimizer& optimizer) {
-  auto state = nlohmann::json::parse(read_file((fs::path(dir) / "trainer_state.json").string()));
+  auto state = read_json_file((fs::path(dir) / "trainer_state.json").string(),
+                              "resume from another checkpoint (resume: PATH) or set resume: never");
   int world = state.at("world_size").get<int>();
   KD_CHECK_HINT(
       world == comm_->size(), "resume with the same number of ranks, or set resume: never",

@@ -5,7 +5,7 @@
 #
 #   tests/e2e/slurm_test.sh KDPRUNE_BIN CONFIG [--requeue] [--launcher srun|mpirun]
 #                           [--script pretrain.sbatch|distill.sbatch|schubert.sbatch|campaign.sbatch]
-#                           [--nodes N] [--same-losses] [-- ARGS...]
+#                           [--nodes N] [--same-losses] [--crash PATTERN] [-- ARGS...]
 #
 #   --requeue    also exercise checkpoint-and-requeue: once the job has written its first
 #                checkpoint, send SIGUSR1 to the batch shell (what Slurm does before the time
@@ -21,6 +21,10 @@
 #   --same-losses the job's losses (metrics.jsonl, per step; a requeued run's repeated steps
 #                counted once, the last value) must equal, bit for bit, those of the same command
 #                run with mpirun on this host with as many ranks (pretrain/distill only)
+#   --crash PATTERN  the job must fail (ARGS inject the fault, e.g. debug.fail_kind=kill): its
+#                log must show PATTERN (the launcher or kdprune naming the dead rank), every
+#                rank must be gone within 30 s of it, and checkpoints/latest must still name a
+#                complete checkpoint
 #   ARGS         extra arguments for the kdprune command
 #
 # Environment: KD_SLURM_TEST_TIMEOUT (seconds per job, default 600), KD_SLURM_TEST_KEEP=1 (keep
@@ -46,6 +50,7 @@ NODES=0
 SAME_LOSSES=0
 LAUNCHER=srun
 SCRIPT=pretrain.sbatch
+CRASH=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --requeue) REQUEUE=1; shift ;;
@@ -53,6 +58,7 @@ while [ $# -gt 0 ]; do
     --script) SCRIPT=${2:?--script needs a file name under slurm/}; shift 2 ;;
     --nodes) NODES=${2:?--nodes needs a node count}; shift 2 ;;
     --same-losses) SAME_LOSSES=1; shift ;;
+    --crash) CRASH=${2:?--crash needs the pattern naming the dead rank}; shift 2 ;;
     --) shift; break ;;
     *) fail "unknown argument '$1'" ;;
   esac
@@ -206,6 +212,28 @@ if [ $REQUEUE -eq 1 ]; then
   [ -n "$first" ] || job_fail "no checkpoint in $RUN_DIR/checkpoints within ${TIMEOUT}s"
   say "checkpoint step_$first exists; sending SIGUSR1 to the batch shell of job $JOB"
   sl scancel --signal=USR1 --batch "$JOB" || job_fail "scancel --signal=USR1 --batch $JOB failed"
+fi
+
+if [ -n "$CRASH" ]; then
+  deadline=$((SECONDS + TIMEOUT))
+  until grep -q -- "$CRASH" "$LOG" 2>/dev/null; do
+    st=$(job_field "$JOB" JobState)
+    is_final "$st" && job_fail "job ended ($st) without '$CRASH' in its log"
+    [ $SECONDS -lt $deadline ] || job_fail "'$CRASH' not in the job log within ${TIMEOUT}s"
+    sleep 0.2
+  done
+  crashed_at=$SECONDS
+  wait_final
+  took=$((SECONDS - crashed_at))
+  [ "$STATE" = FAILED ] || job_fail "job $JOB ended $STATE after the crash, expected FAILED"
+  [ "$took" -lt 30 ] || job_fail "the job ended ${took}s after '$CRASH' (limit 30s)"
+  name=$(tr -d '\n' < "$RUN_DIR/checkpoints/latest" 2>/dev/null) || job_fail "no checkpoints/latest"
+  [ -s "$RUN_DIR/checkpoints/$name/trainer_state.json" ] && [ -s "$RUN_DIR/checkpoints/$name/model/model.safetensors" ] ||
+    job_fail "checkpoints/latest names '$name', which is not a complete checkpoint"
+  say "crash: '$(grep -m1 -- "$CRASH" "$LOG")'; job FAILED ${took}s later (exit $(job_field "$JOB" ExitCode)); latest = $name, complete"
+  ok=1
+  say "PASS"
+  exit 0
 fi
 
 wait_final

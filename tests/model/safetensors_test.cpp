@@ -129,6 +129,16 @@ INSTANTIATE_TEST_SUITE_P(
                   k8, -1, "overlaps"},
         Malformed{"hole", R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", k8, -1,
                   "do not cover the data region"},
+        // 2^32 x 2^32 elements wrap a 64-bit count to 0, which would match an empty range.
+        Malformed{"shape_overflow",
+                  R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})",
+                  "", -1, "overflows 64 bits"},
+        Malformed{"bytes_overflow",
+                  R"({"a":{"dtype":"F64","shape":[4611686018427387904],"data_offsets":[0,0]}})", "",
+                  -1, "overflows 64 bits of bytes"},
+        Malformed{"dim_past_int64",
+                  R"({"a":{"dtype":"U8","shape":[18446744073709551615],"data_offsets":[0,0]}})", "",
+                  -1, "overflows 64 bits"},
         Malformed{"trailing_bytes", R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", k8,
                   -1, "do not cover the data region"}),
     [](const ::testing::TestParamInfo<Malformed>& i) { return std::string(i.param.name); });

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include "dist/collective_watchdog.h"
+
 int main(int argc, char** argv) {
   int provided = 0;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
@@ -17,6 +19,7 @@ int main(int argc, char** argv) {
   // A failure on any rank fails the test for all (ctest sees mpirun's exit code).
   int worst = 0;
   MPI_Allreduce(&result, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  kd::dist::stop_watchdog();  // started by the tests' make_world_communicator
   MPI_Finalize();
   return worst;
 }

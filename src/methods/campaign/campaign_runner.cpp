@@ -15,6 +15,7 @@
 #include "common/command_registry.h"
 #include "common/file_io.h"
 #include "common/signals.h"
+#include "dist/collective_watchdog.h"
 
 namespace kd::methods::campaign {
 namespace fs = std::filesystem;
@@ -224,7 +225,12 @@ class CampaignRun {
       say("stage {}: {} on rank(s) {} (log: {}/logs/)", name, spec.command,
           rank_text(planned.ranks), dir);
     }
-    group->barrier();  // the log directory exists; every rank of the group is here
+    {
+      // The log directory exists; every rank of the group is here (some may still have been
+      // finishing an earlier stage: no collective deadline for this wait).
+      dist::UnboundedWaitScope other_stages;
+      group->barrier();
+    }
 
     int code = 0;
     std::string error;

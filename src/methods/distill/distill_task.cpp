@@ -39,7 +39,10 @@ DistillTask::DistillTask(const DistillConfig& config, int rank, int world) : con
   // run is reproducible (the Trainer re-seeds per rank for dropout and sampling afterwards).
   torch::manual_seed(train::derive_seed(config.seed, 0xD157));
   distiller_ = std::make_unique<Distiller>(config_, teacher, student);
-  loader_ = make_train_loader(config.data, config.seed, rank, world);
+  KD_CHECK_HINT(s.vocab_size == t.vocab_size, "distil into a student with the teacher's vocab.txt",
+                "the student's vocabulary ({} entries) differs from the teacher's ({})",
+                s.vocab_size, t.vocab_size);
+  loader_ = make_train_loader(config.data, config.seed, rank, world, s.vocab_size);
   KD_CHECK(loader_->seq_len() <= s.max_position_embeddings &&
                loader_->seq_len() <= t.max_position_embeddings,
            "shards have sequences of {} tokens but the student takes {} and the teacher {}",

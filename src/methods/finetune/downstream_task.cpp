@@ -7,6 +7,7 @@
 #include <map>
 
 #include "common/check.h"
+#include "common/json_file.h"
 #include "methods/finetune/task_metrics.h"
 
 namespace kd::methods::finetune {
@@ -25,13 +26,7 @@ std::string base_name(const std::string& dir) {
 }
 
 nlohmann::json read_task_json(const std::string& path) {
-  std::ifstream in(path);
-  KD_CHECK(in.good(), "{}: cannot read", path);
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    KD_FAIL("{}: invalid JSON ({})", path, e.what());
-  }
+  return read_json_file(path);
 }
 
 TaskSpec generic_spec(const std::string& dir, std::string* name) {

@@ -30,12 +30,13 @@ model::BertConfig model_config_from(const ModelSection& m) {
 }
 
 std::unique_ptr<data::PretrainLoader> make_train_loader(const DataSection& data, uint64_t seed,
-                                                        int rank, int world) {
+                                                        int rank, int world, int64_t vocab_size) {
   data::LoaderOptions lo;
   lo.files = data::expand_globs(data.train);
   lo.batch_size = data.batch_size;
   lo.seed = seed;
   lo.prefetch = data.prefetch;
+  lo.vocab_size = vocab_size;
   return std::make_unique<data::PretrainLoader>(lo, rank, world);
 }
 
@@ -85,7 +86,7 @@ PretrainTask::PretrainTask(const PretrainConfig& config, int rank, int world) : 
   }
   prepare_for_training(model_, config);
 
-  loader_ = make_train_loader(config.data, config.seed, rank, world);
+  loader_ = make_train_loader(config.data, config.seed, rank, world, model_->config().vocab_size);
   const auto& mc = model_->config();
   log_info("pretrain",
            "model: L={} H={} A={} F={} V={} · {:.2f}M parameters · {} shard file(s), "

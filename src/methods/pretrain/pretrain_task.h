@@ -20,8 +20,9 @@ MlmNspLoss mlm_nsp_loss(model::BertForPreTraining& model, const data::PretrainBa
                         bool with_nsp = true);
 
 // The training loader a data section describes, for one rank of `world`.
+// vocab_size: the model's; every shard value is checked against it as batches are built.
 std::unique_ptr<data::PretrainLoader> make_train_loader(const DataSection& data, uint64_t seed,
-                                                        int rank, int world);
+                                                        int rank, int world, int64_t vocab_size);
 
 // Compute dtype from train.precision (fp16 only on CUDA), device, train mode: what every job
 // that trains a BertForPreTraining does to it first.

@@ -4,8 +4,10 @@
 #include <sstream>
 
 #include "common/file_io.h"
+#include "common/json_file.h"
 #include "common/log.h"
 #include "common/signals.h"
+#include "dist/collective_watchdog.h"
 #include "methods/probing/relation_split.h"
 #include "train/checkpoint.h"
 
@@ -30,7 +32,7 @@ RelationsOutcome run_relations(const std::vector<std::string>& relations,
     const auto path = (results / (name + ".json")).string();
     nlohmann::json result;
     if (fs::exists(path)) {
-      result = nlohmann::json::parse(read_file(path));
+      result = read_json_file(path, "delete it to train that relation again");
       log_all(log_tag, "{}: done in an earlier run, kept", name);
     } else {
       // A signal that arrived while the previous relation was being evaluated: start no other.
@@ -58,6 +60,8 @@ RelationsOutcome run_relations(const std::vector<std::string>& relations,
     if (group_comm->is_root()) mine += result.dump() + "\n";
   }
   RelationsOutcome out;
+  // Groups finish their relations at different times: the first may wait here for hours.
+  dist::UnboundedWaitScope other_groups;
   auto all = comm.gather_strings(mine, 0);
   out.report = nlohmann::json::array();
   for (const auto& part : all) {

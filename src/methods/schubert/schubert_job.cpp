@@ -16,6 +16,7 @@
 #include "common/check.h"
 #include "common/config_io.h"
 #include "common/file_io.h"
+#include "common/json_file.h"
 #include "common/log.h"
 #include "common/signals.h"
 #include "methods/inference/eval_mlm.h"
@@ -150,7 +151,7 @@ void SchubertRun::check_schedule() {
   }
   comm_.barrier();
   if (fs::exists(path)) {
-    auto old = nlohmann::json::parse(read_file(path.string()));
+    auto old = read_json_file(path.string());
     KD_CHECK_HINT(old == mine, "use a new run_dir, or set resume: never to start this run_dir over",
                   "{} was written for another schedule:\n  there: {}\n  now:   {}", path.string(),
                   old.dump(), mine.dump());
@@ -250,8 +251,8 @@ void SchubertRun::finetune(int64_t r, const std::string& start, bool& stopped) {
                   "round {}: no fine-tune checkpoint in {} to slice the optimizer moments from", r,
                   prev.string());
     auto state = model::load_safetensors(*ckpt + "/optimizer.safetensors");
-    auto decision = PruneDecision::from_json(nlohmann::json::parse(read_file(p.decision.string())),
-                                             p.decision.string());
+    auto decision =
+        PruneDecision::from_json(read_json_file(p.decision.string()), p.decision.string());
     initial = slice_optimizer_state(model::load_config(start), decision,
                                     train::NamedTensors(state.begin(), state.end()));
   }
@@ -363,7 +364,7 @@ void SchubertRun::print_report(const std::string& final_model) {
   for (int64_t r = 0; r <= c_.schubert.rounds; ++r) {
     auto p = round_paths(c_.run_dir, r);
     if (!fs::exists(p.log)) continue;
-    auto j = nlohmann::json::parse(read_file(p.log.string()));
+    auto j = read_json_file(p.log.string());
     text += fmt::format(
         "{:>5}  {:>12}  {:>12}  {:>10}  {:>8}\n", r,
         j.contains("round_target") ? std::to_string(j["round_target"].get<int64_t>()) : "-",
