@@ -301,6 +301,16 @@ TEST(ShardFormat, TruncatedFile) {
   }
 }
 
+// Found by tests/fuzz (fuzz_shard): a compact dataset whose header declares 5-byte integers
+// over 3 bytes of stored data made HDF5 1.10's H5Dread copy past its buffer (heap overflow).
+// The reader now rejects storage that does not match the shape when the file opens.
+TEST(ShardFormat, CompactStorageSmallerThanShape) {
+  const std::string path = test::temp_dir("shard_compact") + "/bad.h5";
+  fs::copy_file(test::source_path("tests/data/fixtures/compact_size_mismatch.shard"), path,
+                fs::copy_options::overwrite_existing);
+  expect_open_error(path, {path, "segment_ids", "compact storage of 3 bytes"});
+}
+
 TEST(ShardFormat, ReadsH5pyFile) {
   // A shard written by h5py the way NVIDIA's create_pretraining_data.py does (int32/int8, gzip),
   // plus int64 arrays as numpy defaults produce them.
@@ -330,6 +340,24 @@ TEST(ShardFormat, ReadsH5pyFile) {
   EXPECT_EQ(b.masked_lm_ids[19], 7);
   EXPECT_EQ(b.next_sentence_labels[0], 1);
   EXPECT_EQ(b.next_sentence_labels[1], 0);
+  EXPECT_FALSE(r.max_token_id().has_value());  // only kdprune-prep writes the attribute
+}
+
+TEST(ShardFormat, WriterRecordsTheLargestTokenId) {
+  const std::string path = test::temp_dir("shard_max_id") + "/s.hdf5";
+  ShardWriter w(path, T, P, 1);
+  int64_t largest = 0;
+  for (int64_t i = 0; i < 50; ++i) {
+    const Instance in = test::make_instance(i, T, P);
+    for (const auto* v : {&in.input_ids, &in.masked_lm_ids})
+      for (int32_t id : *v) largest = std::max<int64_t>(largest, id);
+    w.append(in);
+  }
+  const int32_t tokens[] = {101, 29999, 102}, positions[] = {1}, ids[] = {30100};
+  w.append_unpadded(tokens, 3, 2, positions, ids, 1, 0);  // the label is the largest id
+  w.close();
+  EXPECT_LT(largest, 30100);
+  EXPECT_EQ(ShardReader(path).max_token_id(), std::optional<int64_t>(30100));
 }
 
 }  // namespace
