@@ -46,11 +46,16 @@ std::optional<std::string> find_resume_checkpoint(const std::string& run_dir,
   if (fs::exists(latest)) {
     std::string name = read_file(latest.string());
     name.erase(name.find_last_not_of(" \n\r\t") + 1);
-    if (!newest || newest->filename() != name)
-      log_warn(
-          "train", "'{}' names '{}' but the newest complete checkpoint is {}: {}", latest.string(),
-          name, newest ? newest->string() : "none",
-          newest ? "resuming from it (a crash before `latest` moved)" : "starting from step 0");
+    // No complete checkpoint at all although `latest` names one: they were deleted or damaged;
+    // starting again from step 0 would silently throw the run's progress away.
+    KD_CHECK_HINT(newest.has_value(), "remove the run directory or set resume: never",
+                  "'{}' names '{}', but no complete checkpoint is left in {}", latest.string(),
+                  name, root.string());
+    if (newest->filename() != name)
+      log_warn("train",
+               "'{}' names '{}' but the newest complete checkpoint is {}: resuming from it (a "
+               "crash before `latest` moved)",
+               latest.string(), name, newest->string());
   }
   if (!newest) return std::nullopt;
   return newest->string();

@@ -36,6 +36,31 @@ TEST(Checkpoint, AutoResumeFindsNewestCompleteCheckpoint) {
   EXPECT_TRUE(fs::exists(fs::path(checkpoints_dir(run.string())) / "step_00000010"));
 }
 
+TEST(Checkpoint, ACrashBeforeLatestMovedResumesTheNewerCompleteOne) {
+  fs::path run = test::temp_dir("ckpt-renamed");
+  make_complete(run, 4);
+  // step 8 renamed into place, then the process died before `latest` was replaced.
+  fs::path tmp = fs::path(checkpoints_dir(run.string())) / "step_00000008.tmp";
+  fs::create_directories(tmp);
+  write_file_atomic((tmp / "trainer_state.json").string(), "{}");
+  fs::rename(tmp, fs::path(checkpoints_dir(run.string())) / "step_00000008");
+  auto found = find_resume_checkpoint(run.string(), "auto");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(fs::path(*found).filename(), "step_00000008");
+}
+
+TEST(Checkpoint, LatestWithNoCompleteCheckpointLeftIsAnError) {
+  fs::path run = test::temp_dir("ckpt-gone");
+  make_complete(run, 3);
+  fs::remove_all(fs::path(checkpoints_dir(run.string())) / "step_00000003");
+  try {
+    find_resume_checkpoint(run.string(), "auto");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no complete checkpoint is left"), std::string::npos);
+  }
+}
+
 TEST(Checkpoint, RngStateRestoresTheSameDraws) {
   torch::manual_seed(123);
   auto saved = cpu_rng_state_hex();
