@@ -42,6 +42,7 @@ packages=(
   libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libutf8proc-dev libbz2-dev libexpat1-dev zlib1g-dev   # tokenizer + corpus readers
   libdeflate-dev                     # fast zlib-format compression of HDF5 chunks
+  clang libclang-rt-14-dev           # scripts/fuzz.sh: clang++, libFuzzer, ASan/UBSan runtimes
   wordnet-base dict-gcide            # the embedded default corpus and probes
   slurm-wlm munge libpmix-dev        # a real single-node Slurm for the integration test
   python3-torch python3-numpy python3-h5py   # the PyTorch DDP peer in bench/ and reference checks

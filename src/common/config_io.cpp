@@ -25,7 +25,10 @@ const char* renamed_key(const std::string& where) {
 
 void Reader::reject_unknown() const {
   for (const auto& kv : node_) {
-    std::string key = kv.first.as<std::string>();
+    // A key that is a sequence or a mapping (`? [a, b]: x`, found by tests/fuzz) names no field
+    // either; as<std::string>() would throw yaml-cpp's own conversion error past this message.
+    const bool plain = kv.first.IsScalar() || kv.first.IsNull();
+    std::string key = plain ? kv.first.as<std::string>() : dump(kv.first);
     if (seen_.count(key)) continue;
     const std::string where = path_.empty() ? key : path_ + "." + key;
     if (const char* now = renamed_key(where))

@@ -54,4 +54,28 @@ void Id::reset() noexcept {
   id_ = H5I_INVALID_HID;
 }
 
+void write_int64_attribute(hid_t object, const char* name, int64_t value,
+                           const std::string& where) {
+  Id space(KD_H5(H5Screate(H5S_SCALAR), "'{}': attribute '{}'", where, name));
+  Id attr(KD_H5(H5Acreate2(object, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT),
+                "'{}': cannot create attribute '{}'", where, name));
+  KD_H5(H5Awrite(attr, H5T_NATIVE_INT64, &value), "'{}': cannot write attribute '{}'", where, name);
+}
+
+std::optional<int64_t> read_int64_attribute(hid_t object, const char* name,
+                                            const std::string& where) {
+  const htri_t exists = H5Aexists(object, name);
+  H5Eclear2(H5E_DEFAULT);
+  if (exists <= 0) return std::nullopt;
+  Id attr(
+      KD_H5(H5Aopen(object, name, H5P_DEFAULT), "'{}': cannot open attribute '{}'", where, name));
+  Id space(KD_H5(H5Aget_space(attr), "'{}': attribute '{}'", where, name));
+  KD_CHECK(H5Sget_simple_extent_npoints(space) == 1, "'{}': attribute '{}' is not a scalar", where,
+           name);
+  int64_t value = 0;
+  KD_H5(H5Aread(attr, H5T_NATIVE_INT64, &value), "'{}': cannot read attribute '{}' as an integer",
+        where, name);
+  return value;
+}
+
 }  // namespace kd::data::h5

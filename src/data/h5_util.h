@@ -4,6 +4,8 @@
 #pragma once
 #include <hdf5.h>
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/check.h"
@@ -48,6 +50,11 @@ class Id {
 };
 
 [[noreturn]] void fail_h5(const char* file, int line, const std::string& context);
+
+// A scalar int64 attribute of an object (a file's root group): written, or read when present.
+void write_int64_attribute(hid_t object, const char* name, int64_t value, const std::string& where);
+std::optional<int64_t> read_int64_attribute(hid_t object, const char* name,
+                                            const std::string& where);
 
 }  // namespace kd::data::h5
 

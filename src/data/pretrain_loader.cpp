@@ -39,6 +39,13 @@ PretrainLoader::PretrainLoader(const LoaderOptions& options, int rank, int world
                   "{} and {}",
                   file, r.seq_len(), r.max_predictions(), opts_.files[0], seq_len_,
                   max_predictions_);
+    const auto max_id = r.max_token_id();
+    KD_CHECK_HINT(opts_.vocab_size == 0 || !max_id || *max_id < opts_.vocab_size,
+                  "make the shards with the model's vocab.txt (kdprune-prep pretraining-data "
+                  "--vocab), or train a model with the shards' vocabulary",
+                  "shard '{}' holds token id {} (its max_token_id attribute) but the model's "
+                  "vocabulary has {} entries: the shards were made with another vocabulary",
+                  file, *max_id, opts_.vocab_size);
     counts_.push_back(r.size());
     total_ += r.size();
   }

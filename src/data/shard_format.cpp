@@ -141,6 +141,36 @@ int field_width(int field, int seq_len, int max_predictions) {
   return field <= kSegmentIds ? seq_len : max_predictions;
 }
 
+// Compact and contiguous datasets store exactly N x width values of their type. HDF5 1.10 trusts
+// a compact dataset's declared size when reading and copies past a smaller buffer (a heap
+// overflow on a corrupt shard, found by tests/fuzz), so a size that does not match the shape is
+// rejected before any read. Chunked storage is compressed, so its size says nothing; storage
+// never written (contiguous, size 0) reads as fill values. The layout is inferred without
+// H5Dget_create_plist: on a corrupt fill-value message its copy frees memory that HDF5's object
+// header cache still uses (a use-after-free, also found by tests/fuzz).
+void check_storage_size(hid_t ds, hid_t type, const hsize_t* dims, int rank,
+                        const std::string& path, const char* name) {
+  // Succeeds only on chunked storage (the chunk at the origin, written or not).
+  const hsize_t origin[2] = {0, 0};
+  hsize_t chunk_bytes = 0;
+  const bool chunked = H5Dget_chunk_storage_size(ds, origin, &chunk_bytes) >= 0;
+  H5Eclear2(H5E_DEFAULT);
+  if (chunked) return;
+  H5D_space_status_t status = H5D_SPACE_STATUS_ERROR;
+  H5Dget_space_status(ds, &status);
+  H5Eclear2(H5E_DEFAULT);
+  const hsize_t stored = H5Dget_storage_size(ds);
+  hsize_t values = 0, bytes = 0;
+  const bool fits = !__builtin_mul_overflow(dims[0], rank == 2 ? dims[1] : 1, &values) &&
+                    !__builtin_mul_overflow(values, H5Tget_size(type), &bytes);
+  KD_CHECK_HINT(
+      fits && (stored == bytes || (stored == 0 && status == H5D_SPACE_STATUS_NOT_ALLOCATED)),
+      "re-create the shard with kdprune-prep or re-download it",
+      "shard file '{}': dataset '{}' is corrupt: storage of {} bytes for {} values of {} "
+      "bytes",
+      path, name, stored, values, H5Tget_size(type));
+}
+
 }  // namespace
 
 // ------------------------------------------------------------------------------------------------
@@ -227,9 +257,11 @@ ShardReader::ShardReader(const std::string& path) : path_(path), h_(std::make_un
                "'masked_lm_positions'",
                path, shape, n, max_predictions_);
     }
+    check_storage_size(ds, type, dims, rank, path, spec.name);
     h_->datasets[f] = std::move(ds);
   }
   size_ = n;
+  max_token_id_ = h5::read_int64_attribute(h_->file, "max_token_id", path);
 }
 
 ShardReader::~ShardReader() {
@@ -360,6 +392,8 @@ void ShardWriter::append(const Instance& in) {
              "ShardWriter '{}': instance {} has masked_lm_position {} outside [0, {})", path_,
              size(), p, seq_len_);
   auto push = [](auto& dst, const auto& src) { dst.insert(dst.end(), src.begin(), src.end()); };
+  for (const auto* ids : {&in.input_ids, &in.masked_lm_ids})
+    for (int32_t id : *ids) max_token_id_ = std::max<int64_t>(max_token_id_, id);
   push(pending_.input_ids, in.input_ids);
   push(pending_.input_mask, in.input_mask);
   push(pending_.segment_ids, in.segment_ids);
@@ -386,6 +420,8 @@ void ShardWriter::append_unpadded(const int32_t* tokens, size_t n, size_t segmen
     v.resize(v.size() + by, 0);
     return v.data() + v.size() - by;
   };
+  for (size_t k = 0; k < n; ++k) max_token_id_ = std::max<int64_t>(max_token_id_, tokens[k]);
+  for (size_t k = 0; k < npred; ++k) max_token_id_ = std::max<int64_t>(max_token_id_, ids[k]);
   int32_t* ids_row = grow(pending_.input_ids, T);
   int8_t* mask_row = grow(pending_.input_mask, T);
   int8_t* seg_row = grow(pending_.segment_ids, T);
@@ -447,6 +483,7 @@ void ShardWriter::close() {
   const std::string partial = path_ + ".partial";
   for (int f = 0; f < kNumFields; ++f)
     KD_H5(h_->datasets[f].close(), "'{}': closing dataset '{}'", partial, kFields[f].name);
+  h5::write_int64_attribute(h_->file, "max_token_id", max_token_id_, partial);
   KD_H5(H5Fflush(h_->file, H5F_SCOPE_LOCAL), "'{}': flushing the file failed (disk full?)",
         partial);
   KD_H5(h_->file.close(), "'{}': closing the file failed (disk full?)", partial);

@@ -8,6 +8,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,10 @@ class ShardReader {
   int64_t size() const { return size_; }
   int seq_len() const { return seq_len_; }
   int max_predictions() const { return max_predictions_; }
+  // The largest token id in input_ids and masked_lm_ids, from the file's `max_token_id`
+  // attribute (kdprune-prep writes it; other shards have none): checked against the model's
+  // vocabulary before training starts.
+  std::optional<int64_t> max_token_id() const { return max_token_id_; }
   // Reads rows [begin, begin+count); throws if out of range.
   InstanceBlock read(int64_t begin, int64_t count) const;
 
@@ -56,6 +61,7 @@ class ShardReader {
   int64_t size_ = 0;
   int seq_len_ = 0;
   int max_predictions_ = 0;
+  std::optional<int64_t> max_token_id_;
   std::unique_ptr<Handles> h_;
 };
 
@@ -90,6 +96,7 @@ class ShardWriter {
   int64_t chunk_rows_ = 1;
   int64_t written_ = 0;
   InstanceBlock pending_;
+  int64_t max_token_id_ = 0;  // written as the file's `max_token_id` attribute
   std::unique_ptr<Handles> h_;
   bool closed_ = false;
 };

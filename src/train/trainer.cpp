@@ -115,6 +115,12 @@ Trainer::StepOutcome Trainer::step_mechanics(int64_t step, double lr, Optimizer&
   torch::Tensor loss_sum;  // float64 on the task's device: no host read per micro-step
   for (int64_t micro = 0; micro < tc.grad_accum; ++micro) {
     reducer.prepare(micro == tc.grad_accum - 1);
+    // Randomness (dropout, sampling) from (seed, step, slot): a micro-batch draws the same masks
+    // whichever rank runs it, so a checkpoint resumes exactly on another number of ranks, and
+    // the CUDA generators (seeded too) need no saving.
+    const int64_t slot = comm_->rank() * tc.grad_accum + micro;
+    torch::manual_seed(derive_seed(derive_seed(config_.seed, static_cast<uint64_t>(step)),
+                                   static_cast<uint64_t>(slot)));
     if (step == config_.debug.fail_step && comm_->rank() == config_.debug.fail_rank)
       inject_failure(config_.debug.fail_kind, step);
     MicroStepResult r = task_.micro_step();
@@ -317,10 +323,14 @@ std::string Trainer::save_checkpoint(int64_t step, Optimizer& optimizer) {
       fault_point("model");
       model::save_safetensors((tmp / "optimizer.safetensors").string(), optimizer.state());
       fault_point("optimizer");
-      nlohmann::json state = {{"step", step},
-                              {"world_size", comm_->size()},
-                              {"last_loss", last_loss_},
-                              {"ranks", nlohmann::json::array()}};
+      const bool slots = options_.data_world > 0;
+      nlohmann::json state = {
+          {"step", step},
+          {"world_size", comm_->size()},
+          {"data_world", slots ? options_.data_world : comm_->size()},
+          {"data_accum", slots ? options_.data_accum : config_.train.grad_accum},
+          {"last_loss", last_loss_},
+          {"ranks", nlohmann::json::array()}};
       for (const auto& s : states) state["ranks"].push_back(nlohmann::json::parse(s));
       write_file_atomic((tmp / "config.yaml").string(), config_yaml_);
       fault_point("config");
@@ -349,15 +359,24 @@ std::string Trainer::save_checkpoint(int64_t step, Optimizer& optimizer) {
 int64_t Trainer::load_checkpoint(const std::string& dir, Optimizer& optimizer) {
   auto state = read_json_file((fs::path(dir) / "trainer_state.json").string(),
                               "resume from another checkpoint (resume: PATH) or set resume: never");
-  int world = state.at("world_size").get<int>();
-  KD_CHECK_HINT(
-      world == comm_->size(), "resume with the same number of ranks, or set resume: never",
-      "checkpoint {} was written by {} ranks but this job has {}", dir, world, comm_->size());
+  const int world = state.at("world_size").get<int>();
+  const bool same_world = world == comm_->size();
+  // Another rank count: only for data-slot tasks whose layout the caller took from this
+  // checkpoint (plan_data_slots), so the micro-batches of every step stay the same.
+  KD_CHECK_HINT(same_world || (options_.data_world > 0 &&
+                               state.value("data_world", -1) == options_.data_world &&
+                               state.value("data_accum", int64_t{-1}) == options_.data_accum),
+                "resume with the same number of ranks, or set resume: never",
+                "checkpoint {} was written by {} ranks but this job has {} (only pretrain and "
+                "distill checkpoints from this version on resume on another number of ranks)",
+                dir, world, comm_->size());
   task_.load_model((fs::path(dir) / "model").string());
   auto opt = model::load_safetensors((fs::path(dir) / "optimizer.safetensors").string());
   optimizer.load_state({opt.begin(), opt.end()});
-  const auto& mine = state.at("ranks").at(comm_->rank());
-  set_cpu_rng_state_hex(mine.at("rng").get<std::string>());
+  // On another rank count every rank continues from rank 0's task state: a slot task's data
+  // cursor is the same on every rank (the global sample cursor).
+  const auto& mine = state.at("ranks").at(same_world ? comm_->rank() : 0);
+  if (same_world) set_cpu_rng_state_hex(mine.at("rng").get<std::string>());
   task_.load_rank_state(mine.at("task"));
   last_loss_ = state.value("last_loss", 0.0);
   return state.at("step").get<int64_t>();

@@ -47,6 +47,12 @@ struct TrainerOptions {
   std::string label;
   // Called on every rank after each completed step with the step number and rank-averaged loss.
   std::vector<std::function<void(int64_t step, double loss)>> step_hooks;
+  // The data-slot layout the task's data follows (data/slot_loader.h: pretrain, distill): a
+  // checkpoint then resumes on any number of ranks that divides data_world x data_accum (the
+  // caller has set train.grad_accum to match). 0: the task's data is per rank, and a checkpoint
+  // resumes only on as many ranks as wrote it.
+  int data_world = 0;
+  int64_t data_accum = 0;
 };
 
 class Trainer {
@@ -87,7 +93,7 @@ class Trainer {
 // Rewrites a metrics.jsonl keeping only the steps <= step (resume after a crash).
 void truncate_metrics_after(const std::string& path, int64_t step);
 
-// Per-rank seed derived from the job seed (splitmix64), so ranks draw different dropout masks.
+// A seed derived from the job seed and a stream number (splitmix64).
 uint64_t derive_seed(uint64_t seed, uint64_t stream);
 
 }  // namespace kd::train

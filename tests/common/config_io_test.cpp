@@ -37,6 +37,20 @@ TEST(ConfigIo, UnknownKeyNamesItsPath) {
   }
 }
 
+// Found by tests/fuzz (fuzz_config_yaml): a key that is not a string escaped as yaml-cpp's
+// TypedBadConversion instead of the unknown-key kd::Error.
+TEST(ConfigIo, NonScalarKeyIsAnUnknownKey) {
+  for (const char* text : {"? [a, b]\n: 1\n", "train:\n  ? {x: 1}\n  : 2\n"}) {
+    auto path = write_yaml(text);
+    try {
+      load<train::JobConfig>(path, {});
+      FAIL() << "expected an error for " << text;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("unknown key"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(ConfigIo, WrongTypeAndBadSyntaxAreReported) {
   auto path = write_yaml("train:\n  steps: many\n");
   EXPECT_THROW(

@@ -347,3 +347,32 @@ TEST(PretrainLoader, ExpandGlobs) {
 
 }  // namespace
 }  // namespace kd::data
+
+namespace kd::data {
+namespace {
+
+// kdprune-prep's shards carry their largest token id: a shard made with a bigger vocabulary
+// than the model's is refused when the loader opens it, naming the file, before any training.
+TEST(PretrainLoader, ShardsWithIdsPastTheVocabularyAreRefusedAtStart) {
+  const auto files = make_shards(kd::test::temp_dir("loader-vocab"), {30, 20});
+  int64_t largest = 0;
+  for (const auto& f : files) largest = std::max(largest, *ShardReader(f).max_token_id());
+  // make_instance: word ids up to 20999, masked ids up to 2999.
+  EXPECT_GE(largest, 1000);
+  EXPECT_LT(largest, 21000);
+  auto o = options(files, 4, 0);
+  o.vocab_size = largest + 1;
+  EXPECT_NO_THROW(PretrainLoader(o, 0, 1));
+  o.vocab_size = largest;
+  try {
+    PretrainLoader loader(o, 0, 1);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(fmt::format("holds token id {}", largest)), std::string::npos) << what;
+    EXPECT_NE(what.find("shard_00"), std::string::npos) << what;
+  }
+}
+
+}  // namespace
+}  // namespace kd::data

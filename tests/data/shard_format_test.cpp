@@ -308,7 +308,7 @@ TEST(ShardFormat, CompactStorageSmallerThanShape) {
   const std::string path = test::temp_dir("shard_compact") + "/bad.h5";
   fs::copy_file(test::source_path("tests/data/fixtures/compact_size_mismatch.shard"), path,
                 fs::copy_options::overwrite_existing);
-  expect_open_error(path, {path, "segment_ids", "compact storage of 3 bytes"});
+  expect_open_error(path, {path, "segment_ids", "storage of 3 bytes"});
 }
 
 TEST(ShardFormat, ReadsH5pyFile) {

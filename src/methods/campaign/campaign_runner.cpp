@@ -140,10 +140,13 @@ class CampaignRun {
       groups_[s.name] = world_->split(in ? 0 : -1, in ? int(it - s.ranks.begin()) : 0);
     }
     int code = 0;
-    for (const auto& name : plan_.stages_of_rank(me_)) {
-      const int stage_code = run_stage(name);
+    const auto mine = plan_.stages_of_rank(me_);
+    for (size_t i = 0; i < mine.size(); ++i) {
+      const int stage_code = run_stage(mine[i]);
       if (stage_code == kExitCheckpointedOnSignal) {
         code = stage_code;
+        // This rank starts none of its later stages: their other ranks must not wait for it.
+        for (size_t j = i + 1; j < mine.size(); ++j) give_up(mine[j]);
         break;
       }
       if (stage_code != 0) code = 1;
@@ -167,6 +170,39 @@ class CampaignRun {
     return "";
   }
 
+  // Whether every rank of the stage's group starts it. A stop signal can reach the group's ranks
+  // while some wait for their previous stage and others are ready; a rank that stops before it
+  // has arrived leaves a "gave up" mark, one that has arrived waits for all the others or for
+  // such a mark, so all of them agree (files, polled like the rest of the coordination: no
+  // rank blocks in a group collective that another rank will never enter).
+  std::string start_mark(const std::string& stage, int rank, const char* what) const {
+    const fs::path marks = fs::path(c_.stage_dir(stage)) / ".start";
+    fs::create_directories(marks);
+    return (marks / fmt::format("{}.rank{}.{}", run_id_, rank, what)).string();
+  }
+  void give_up(const std::string& stage) {
+    write_file_atomic(start_mark(stage, me_, "gave_up"), "\n");
+  }
+  bool all_members_start(const std::string& name, const PlannedStage& planned, bool ready) {
+    const auto anyone_gave_up = [&] {
+      for (int r : planned.ranks)
+        if (fs::exists(start_mark(name, r, "gave_up"))) return true;
+      return false;
+    };
+    if (!ready || stop_requested() || anyone_gave_up()) {
+      give_up(name);
+      return false;
+    }
+    write_file_atomic(start_mark(name, me_, "arrived"), "\n");
+    for (;;) {
+      if (anyone_gave_up()) return false;
+      bool all = true;
+      for (int r : planned.ranks) all = all && fs::exists(start_mark(name, r, "arrived"));
+      if (all) return true;  // a stop that arrives now is the command's: it checkpoints
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+
   // 0 done or skipped, 1 failed (continue), kExitCheckpointedOnSignal stopped.
   int run_stage(const std::string& name) {
     const auto& spec = c_.stage(name);
@@ -187,7 +223,7 @@ class CampaignRun {
       }
       return true;
     });
-    if (!startable) return kExitCheckpointedOnSignal;
+    if (!all_members_start(name, planned, startable)) return kExitCheckpointedOnSignal;
     for (const auto& need : spec.needs) {
       if (status_now(need) == "done") continue;
       if (leader) {

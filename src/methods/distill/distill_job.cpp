@@ -7,6 +7,7 @@
 #include "methods/inference/eval_mlm.h"
 #include "methods/input_checks.h"
 #include "methods/job_setup.h"
+#include "methods/pretrain/pretrain_task.h"
 #include "methods/training_command.h"
 #include "model/model_dir.h"
 
@@ -38,8 +39,10 @@ int run_distill(const DistillConfig& config, std::shared_ptr<dist::Communicator>
   require_globs("data.train", config.data.train);
   require_globs("data.heldout", config.data.heldout, /*required=*/false);
   JobContext ctx = setup_job(config, config::to_yaml(config), "distill", std::move(comm));
-  distill::DistillTask task(config, ctx.comm->rank(), ctx.comm->size());
-  train::Trainer trainer(config, ctx.config_yaml, ctx.comm, task);
+  DistillConfig effective = config;
+  const auto slots = plan_data_slots(effective, ctx.comm->rank(), ctx.comm->size());
+  distill::DistillTask task(effective, slots);
+  train::Trainer trainer(effective, ctx.config_yaml, ctx.comm, task, slot_options(slots));
   train::TrainResult result = trainer.run();
 
   nlohmann::json extra = {{"method", config.distill.method}};

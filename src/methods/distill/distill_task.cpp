@@ -26,7 +26,8 @@ model::BertForPreTraining make_student(const DistillConfig& config) {
   return s;
 }
 
-DistillTask::DistillTask(const DistillConfig& config, int rank, int world) : config_(config) {
+DistillTask::DistillTask(const DistillConfig& config, const data::SlotLayout& slots)
+    : config_(config) {
   KD_CHECK_HINT(!config.teacher.dir.empty(), "set teacher.dir to a model directory",
                 "teacher.dir is empty");
   KD_CHECK_HINT(!config.data.train.empty(), "set data.train to HDF5 shard globs",
@@ -42,7 +43,7 @@ DistillTask::DistillTask(const DistillConfig& config, int rank, int world) : con
   KD_CHECK_HINT(s.vocab_size == t.vocab_size, "distil into a student with the teacher's vocab.txt",
                 "the student's vocabulary ({} entries) differs from the teacher's ({})",
                 s.vocab_size, t.vocab_size);
-  loader_ = make_train_loader(config.data, config.seed, rank, world, s.vocab_size);
+  loader_ = make_train_loader(config.data, config.seed, slots, s.vocab_size);
   KD_CHECK(loader_->seq_len() <= s.max_position_embeddings &&
                loader_->seq_len() <= t.max_position_embeddings,
            "shards have sequences of {} tokens but the student takes {} and the teacher {}",

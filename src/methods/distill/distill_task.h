@@ -3,7 +3,7 @@
 #pragma once
 #include <memory>
 
-#include "data/pretrain_loader.h"
+#include "data/slot_loader.h"
 #include "methods/distill/distill_config.h"
 #include "methods/distill/distiller.h"
 #include "train/training_task.h"
@@ -12,7 +12,8 @@ namespace kd::methods::distill {
 
 class DistillTask : public train::TrainingTask {
  public:
-  DistillTask(const DistillConfig& config, int rank, int world);
+  // config.train.grad_accum must equal slots.accum (plan_data_slots).
+  DistillTask(const DistillConfig& config, const data::SlotLayout& slots);
   train::NamedTensors trainable_parameters() override;
   train::MicroStepResult micro_step() override;
   nlohmann::json rank_state() const override;
@@ -27,7 +28,7 @@ class DistillTask : public train::TrainingTask {
  private:
   DistillConfig config_;
   std::unique_ptr<Distiller> distiller_;
-  std::unique_ptr<data::PretrainLoader> loader_;
+  std::unique_ptr<data::SlotLoader> loader_;
 };
 
 // The student network the config describes (random init from the seed, or student.dir).

@@ -14,8 +14,10 @@ int run_pretrain(const PretrainConfig& config, std::shared_ptr<dist::Communicato
   require_file("model.vocab", config.model.vocab);
   require_globs("data.train", config.data.train);
   JobContext ctx = setup_job(config, config::to_yaml(config), "pretrain", std::move(comm));
-  PretrainTask task(config, ctx.comm->rank(), ctx.comm->size());
-  train::Trainer trainer(config, ctx.config_yaml, ctx.comm, task);
+  PretrainConfig effective = config;
+  const auto slots = plan_data_slots(effective, ctx.comm->rank(), ctx.comm->size());
+  PretrainTask task(effective, slots);
+  train::Trainer trainer(effective, ctx.config_yaml, ctx.comm, task, slot_options(slots));
   train::TrainResult result = trainer.run();
   nlohmann::json extra = nlohmann::json::object();
   if (!result.stopped_by_signal && !result.last_checkpoint.empty()) {

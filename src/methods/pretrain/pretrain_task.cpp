@@ -1,10 +1,13 @@
 #include "methods/pretrain/pretrain_task.h"
 
+#include <filesystem>
 #include <fstream>
 
 #include "common/check.h"
+#include "common/json_file.h"
 #include "common/log.h"
 #include "model/model_dir.h"
+#include "train/checkpoint.h"
 #include "train/cross_entropy.h"
 
 namespace kd::methods {
@@ -29,15 +32,41 @@ model::BertConfig model_config_from(const ModelSection& m) {
   return c;
 }
 
-std::unique_ptr<data::PretrainLoader> make_train_loader(const DataSection& data, uint64_t seed,
-                                                        int rank, int world, int64_t vocab_size) {
+std::unique_ptr<data::SlotLoader> make_train_loader(const DataSection& data, uint64_t seed,
+                                                    const data::SlotLayout& slots,
+                                                    int64_t vocab_size) {
   data::LoaderOptions lo;
   lo.files = data::expand_globs(data.train);
   lo.batch_size = data.batch_size;
   lo.seed = seed;
   lo.prefetch = data.prefetch;
   lo.vocab_size = vocab_size;
-  return std::make_unique<data::PretrainLoader>(lo, rank, world);
+  return std::make_unique<data::SlotLoader>(lo, slots);
+}
+
+data::SlotLayout plan_data_slots(train::JobConfig& config, int rank, int world) {
+  auto slots = data::SlotLayout::identity(rank, world, config.train.grad_accum);
+  const auto checkpoint = train::find_resume_checkpoint(config.run_dir, config.resume);
+  if (!checkpoint) return slots;
+  const auto path = (std::filesystem::path(*checkpoint) / "trainer_state.json").string();
+  const auto state = read_json_file(path);
+  if (!state.contains("data_world")) return slots;  // older checkpoints: same rank count only
+  slots.data_world = state.at("data_world").get<int>();
+  slots.data_accum = state.at("data_accum").get<int64_t>();
+  KD_CHECK_HINT(slots.slots() % world == 0,
+                fmt::format("resume on a number of ranks that divides {}", slots.slots()),
+                "{}: a step of this checkpoint is {} micro-batches ({} ranks x {}), which {} "
+                "ranks cannot share evenly",
+                path, slots.slots(), slots.data_world, slots.data_accum, world);
+  slots.accum = slots.slots() / world;
+  if (slots.accum != config.train.grad_accum || slots.data_world != world)
+    log_info("train",
+             "resuming {} ({} ranks x {} micro-steps) on {} ranks: train.grad_accum {} (was {} "
+             "in the config) keeps its batch and data order",
+             *checkpoint, slots.data_world, slots.data_accum, world, slots.accum,
+             config.train.grad_accum);
+  config.train.grad_accum = slots.accum;
+  return slots;
 }
 
 MlmNspLoss mlm_nsp_loss(model::BertForPreTraining& model, const data::PretrainBatch& batch,
@@ -75,7 +104,8 @@ void prepare_for_training(model::BertForPreTraining& model, const train::JobConf
   model->train();
 }
 
-PretrainTask::PretrainTask(const PretrainConfig& config, int rank, int world) : config_(config) {
+PretrainTask::PretrainTask(const PretrainConfig& config, const data::SlotLayout& slots)
+    : config_(config) {
   KD_CHECK_HINT(!config.data.train.empty(), "set data.train to HDF5 shard globs",
                 "data.train is empty");
   if (config.model.dir.empty()) {
@@ -86,7 +116,7 @@ PretrainTask::PretrainTask(const PretrainConfig& config, int rank, int world) : 
   }
   prepare_for_training(model_, config);
 
-  loader_ = make_train_loader(config.data, config.seed, rank, world, model_->config().vocab_size);
+  loader_ = make_train_loader(config.data, config.seed, slots, model_->config().vocab_size);
   const auto& mc = model_->config();
   log_info("pretrain",
            "model: L={} H={} A={} F={} V={} · {:.2f}M parameters · {} shard file(s), "
