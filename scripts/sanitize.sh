@@ -11,10 +11,11 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${KD_ASAN_BUILD:-$root/build-asan}"
 flags="-fsanitize=address,undefined -fno-sanitize=vptr -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 start=$(date +%s)
+mkdir -p "$build"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKD_BUILD_BENCH=OFF \
   -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_C_FLAGS="$flags" \
-  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" > "$build.cmake.log" 2>&1 ||
-  { cat "$build.cmake.log"; exit 1; }
+  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" > "$build/cmake.log" 2>&1 ||
+  { cat "$build/cmake.log"; exit 1; }
 targets=$(ninja -C "$build" -t targets all | sed -n 's/^\(kd_test_[a-z]*\|[a-z_]*_mpitest\): .*/\1/p' | sort -u)
 ninja -C "$build" -j "${KD_BUILD_JOBS:-$(nproc)}" $targets
 echo "sanitize: built in $(( $(date +%s) - start )) s"
