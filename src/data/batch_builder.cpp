@@ -52,11 +52,13 @@ void BatchBuilder::add(const InstanceBlock& b, int64_t row, const std::string& f
         "another vocabulary)",
         file, file_row, field, index, value, range);
   };
-  const std::string vocab_range = fmt::format("the vocabulary [0, {})", vocab_size_);
+  // The range text is formatted only on failure: add() runs for every row of every batch.
+  const auto bad_id = [&](const char* field, int64_t index, int64_t value) {
+    bad(field, index, value, fmt::format("the vocabulary [0, {})", vocab_size_).c_str());
+  };
   int64_t last = 0;
   for (int64_t t = 0; t < T; ++t) {
-    if (ids[t] < 0 || (vocab_size_ > 0 && ids[t] >= vocab_size_))
-      bad("input_ids", t, ids[t], vocab_range.c_str());
+    if (ids[t] < 0 || (vocab_size_ > 0 && ids[t] >= vocab_size_)) bad_id("input_ids", t, ids[t]);
     if (seg[t] != 0 && seg[t] != 1) bad("segment_ids", t, seg[t], "{0, 1}");
     if (mask[t] != 0 && mask[t] != 1) bad("input_mask", t, mask[t], "{0, 1}");
     out_ids[t] = ids[t];
@@ -74,7 +76,7 @@ void BatchBuilder::add(const InstanceBlock& b, int64_t row, const std::string& f
              "shard '{}' row {}: masked_lm_positions[{}] = {} is outside [0, {}) (corrupt shard)",
              file, file_row, p, pos[p], T);
     if (lab[p] < 0 || (vocab_size_ > 0 && lab[p] >= vocab_size_))
-      bad("masked_lm_ids", p, lab[p], vocab_range.c_str());
+      bad_id("masked_lm_ids", p, lab[p]);
     if (out_lab[pos[p]] == -100) ++batch_.num_masked;
     out_lab[pos[p]] = lab[p];
     last = std::max<int64_t>(last, pos[p] + 1);
