@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/check.h"
+#include "common/strings.h"
 #include "task_writer.h"
 #include "text/basic_tokenizer.h"
 #include "text/html_entities.h"
@@ -16,11 +17,6 @@
 namespace kd::prep {
 namespace fs = std::filesystem;
 namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 bool starts_with_ci(const std::string& s, size_t at, const std::string& word) {
   for (size_t k = 0; k < word.size(); ++k)
@@ -74,7 +70,7 @@ Part parse_part(const std::string& s) {
       last.clear();
       continue;
     }
-    last = lower(line.substr(0, colon));
+    last = ascii_lower(line.substr(0, colon));
     std::string value = line.substr(colon + 1);
     value.erase(0, std::min(value.find_first_not_of(" \t"), value.size()));
     p.headers.emplace(last, value);  // the first of repeated fields
@@ -90,12 +86,12 @@ std::string content_type(const std::string& value, std::map<std::string, std::st
   while (std::getline(ss, item, ';')) {
     auto eq = item.find('=');
     if (eq == std::string::npos) continue;
-    std::string k = lower(tsv_field(item.substr(0, eq)));
+    std::string k = ascii_lower(tsv_field(item.substr(0, eq)));
     std::string v = tsv_field(item.substr(eq + 1));
     if (v.size() >= 2 && v.front() == '"') v = v.substr(1, v.find('"', 1) - 1);
     params[k] = v;
   }
-  return lower(tsv_field(type));
+  return ascii_lower(tsv_field(type));
 }
 
 // RFC 2047 encoded words in a header: "=?iso-8859-1?Q?caf=E9?=" -> "café".
@@ -122,7 +118,7 @@ std::string decode_header_words(const std::string& s) {
     } else {
       data = decode_base64(data);
     }
-    out += to_utf8(data, lower(charset));
+    out += to_utf8(data, ascii_lower(charset));
     i = end + 2;
   }
   return out + s.substr(std::min(i, s.size()));
@@ -146,7 +142,7 @@ std::string latin1_entities(const std::string& s) {
     size_t semi = s.find(';', amp);
     if (semi == std::string::npos || semi - amp > 8 || semi == amp + 1) continue;
     std::string name = s.substr(amp + 1, semi - amp - 1);
-    std::string low = lower(name);
+    std::string low = ascii_lower(name);
     auto it = kNames.find(low);
     if (it == kNames.end()) continue;
     int cp = it->second;
@@ -159,7 +155,7 @@ std::string latin1_entities(const std::string& s) {
 
 // Markup in a text/plain part: a few tags of the kind only HTML mails use.
 bool looks_like_html(const std::string& body) {
-  const std::string head = lower(body.substr(0, 8192));
+  const std::string head = ascii_lower(body.substr(0, 8192));
   if (head.find("<html") != std::string::npos || head.find("<body") != std::string::npos)
     return true;
   int tags = 0;
@@ -193,12 +189,12 @@ void collect(const Part& p, int depth, std::string& plain, std::string& html) {
     return;
   }
   if (type != "text/plain" && type != "text/html") return;  // attachments, images
-  if (lower(p.header("content-disposition")).rfind("attachment", 0) == 0) return;
-  std::string enc = lower(tsv_field(p.header("content-transfer-encoding")));
+  if (ascii_lower(p.header("content-disposition")).rfind("attachment", 0) == 0) return;
+  std::string enc = ascii_lower(tsv_field(p.header("content-transfer-encoding")));
   std::string body = enc == "quoted-printable" ? decode_quoted_printable(p.body)
                      : enc == "base64"         ? decode_base64(p.body)
                                                : p.body;
-  body = to_utf8(body, lower(params["charset"]));
+  body = to_utf8(body, ascii_lower(params["charset"]));
   // HTML sent as text/plain (or with no Content-Type at all) is stripped too.
   const bool markup = type == "text/html" || looks_like_html(body);
   std::string& to = markup ? html : plain;

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "common/check.h"
+#include "common/strings.h"
 
 namespace kd::prep {
 namespace {
@@ -20,11 +21,6 @@ std::string synset_key(char pos, uint32_t offset) {
 }
 std::string synset_key(const WordNetSynset& s) {
   return synset_key(s.pos, s.offset);
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
 }
 
 // The synsets whose gloss (definition, TSV-cleaned) no other synset has.
@@ -108,10 +104,10 @@ BuiltTask build_wn_gloss_pair(const WordNetDb& db, uint64_t seed) {
   // A lemma's split: that of its first synset (in data file order), so every lemma has a pair.
   std::unordered_map<std::string, int> lemma_split;
   for (const WordNetSynset* s : synsets)
-    for (const auto& w : s->words) lemma_split.emplace(lower(w), split_of(s));
+    for (const auto& w : s->words) lemma_split.emplace(ascii_lower(w), split_of(s));
   auto has_word = [](const WordNetSynset& s, const std::string& lemma) {
     for (const auto& w : s.words)
-      if (lower(w) == lemma) return true;
+      if (ascii_lower(w) == lemma) return true;
     return false;
   };
   size_t no_negative = 0;
@@ -128,7 +124,7 @@ BuiltTask build_wn_gloss_pair(const WordNetDb& db, uint64_t seed) {
         if (const WordNetSynset* r = db.find(p.pos, p.offset)) related.push_back(r);
     }
     for (const auto& word : s->words) {
-      const std::string lemma = lower(word);
+      const std::string lemma = ascii_lower(word);
       if (lemma_split.at(lemma) != split) continue;
       const WordNetSynset* neg = nullptr;
       uint64_t best = 0;
@@ -161,7 +157,8 @@ std::vector<GcideDefinition> gcide_labelled_definitions(const std::string& path)
   read_gcide(path, [&](const GcideEntry& e) {
     for (size_t i = 0; i < e.definitions.size(); ++i)
       if (!e.fields[i].empty())
-        out.push_back({lower(e.headword), gcide_text_without_field(e.definitions[i]), e.fields[i]});
+        out.push_back(
+            {ascii_lower(e.headword), gcide_text_without_field(e.definitions[i]), e.fields[i]});
   });
   return out;
 }

@@ -1,4 +1,5 @@
 #include "wordnet_relations.h"
+#include "common/strings.h"
 
 #include <algorithm>
 #include <cctype>
@@ -38,23 +39,18 @@ const std::vector<RelationSpec>& relation_specs() {
   return specs;
 }
 
-namespace {
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-}  // namespace
+namespace {}  // namespace
 
 std::string object_word(const WordNetSynset& s, const text::WordPieceTokenizer& tok, bool& single) {
   for (const auto& w : s.words) {
-    std::string l = lower(w);
+    std::string l = ascii_lower(w);
     if (tok.encode(l).size() == 1) {
       single = true;
       return l;
     }
   }
   single = false;
-  return lower(s.words.front());
+  return ascii_lower(s.words.front());
 }
 
 FactList wordnet_facts(const WordNetDb& db, const text::WordPieceTokenizer& tok,
@@ -77,12 +73,12 @@ FactList wordnet_facts(const WordNetDb& db, const text::WordPieceTokenizer& tok,
           if (p.source_word > static_cast<int>(s.words.size()) ||
               p.target_word > static_cast<int>(t->words.size()))
             continue;
-          subjects.push_back(lower(s.words[p.source_word - 1]));
-          object = lower(t->words[p.target_word - 1]);
+          subjects.push_back(ascii_lower(s.words[p.source_word - 1]));
+          object = ascii_lower(t->words[p.target_word - 1]);
           single = tok.encode(object).size() == 1;
         } else {
           for (size_t k = 0; k < s.words.size() && k < max_subject_words; ++k)
-            subjects.push_back(lower(s.words[k]));
+            subjects.push_back(ascii_lower(s.words[k]));
           object = object_word(*t, tok, single);
         }
         for (const auto& x : subjects) {

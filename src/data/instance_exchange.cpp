@@ -60,7 +60,7 @@ std::vector<std::vector<text::CompactInstance>> exchange_to_shards(
   // Global offset of this rank's first instance: counts of lower ranks, summed.
   auto counts = torch::zeros({world}, torch::kFloat64);
   counts[rank] = static_cast<double>(local.size());
-  comm.allreduce(counts);
+  comm.allreduce_host(counts);
   int64_t offset = 0;
   for (int r = 0; r < rank; ++r) offset += static_cast<int64_t>(counts[r].item<double>());
 

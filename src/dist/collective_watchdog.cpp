@@ -45,6 +45,13 @@ struct LocalState {
   std::atomic<int64_t> step{-1};
 } g_local;
 
+// Registered checks (add_watchdog_check), run on the watchdog thread under the lock.
+struct Checks {
+  std::mutex mu;
+  int next_id = 0;
+  std::vector<std::pair<int, WatchdogCheck>> list;
+} g_checks;
+
 // Who has not arrived, from the last complete exchange (`age` s old; older than `fresh_s`
 // means some rank stopped answering).
 std::string stall_report(const std::vector<RankState>& all, const std::vector<std::string>& hosts,
@@ -152,6 +159,8 @@ class Watchdog {
 
   // Warns past stall_warn_s (again every stall_warn_s) and ends the job past timeout_s.
   void check() {
+    const std::string failure = run_watchdog_checks(options_);
+    if (!failure.empty()) abort_job(failure, 1);
     const RankState me = current_state();
     uint64_t entry = 0;
     {
@@ -238,8 +247,34 @@ WatchdogOptions watchdog_options() {
   return g_watchdog ? g_watchdog->options() : WatchdogOptions{};
 }
 
+int add_watchdog_check(WatchdogCheck check) {
+  std::lock_guard<std::mutex> lock(g_checks.mu);
+  g_checks.list.emplace_back(g_checks.next_id, std::move(check));
+  return g_checks.next_id++;
+}
+
+void remove_watchdog_check(int id) {
+  std::lock_guard<std::mutex> lock(g_checks.mu);
+  auto& l = g_checks.list;
+  l.erase(std::remove_if(l.begin(), l.end(), [id](const auto& c) { return c.first == id; }),
+          l.end());
+}
+
+std::string run_watchdog_checks(const WatchdogOptions& options) {
+  std::lock_guard<std::mutex> lock(g_checks.mu);
+  for (const auto& [id, check] : g_checks.list) {
+    std::string failure = check(options);
+    if (!failure.empty()) return failure;
+  }
+  return "";
+}
+
 void watchdog_set_step(int64_t step) {
   g_local.step.store(step);
+}
+
+int64_t watchdog_step() {
+  return g_local.step.load();
 }
 
 CollectiveScope::CollectiveScope(const char* what) {

@@ -11,8 +11,13 @@
 //   - past timeout_s it ends the job (abort_job) with that report.
 // Collectives that wait for other rank groups' work by design (a campaign's stages, the relation
 // runner's final gather) run in an UnboundedWaitScope: reported, never aborted.
+// Work the host never waits for in a scope (NCCL collectives on their own stream) is watched by
+// checks registered with add_watchdog_check: each tick the watchdog runs them and ends the job
+// with the first failure one reports.
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <string>
 
 namespace kd::dist {
 
@@ -30,8 +35,18 @@ void stop_watchdog();
 // The options in force (defaults when none was started).
 WatchdogOptions watchdog_options();
 
+// A check run by the watchdog thread each tick: returns "" while all is well, else the report
+// that ends the job. It may log warnings itself. Checks run with the registry locked, so a
+// check is never running once remove_watchdog_check has returned.
+using WatchdogCheck = std::function<std::string(const WatchdogOptions&)>;
+int add_watchdog_check(WatchdogCheck check);
+void remove_watchdog_check(int id);
+// Runs every registered check once; the first failure's report, or "" (the watchdog's tick; tests).
+std::string run_watchdog_checks(const WatchdogOptions& options);
+
 // The training step that reports name (1-based as in the logs; -1 outside training).
 void watchdog_set_step(int64_t step);
+int64_t watchdog_step();
 
 // Marks this process as inside a collective for the scope's lifetime (outermost scope counts).
 class CollectiveScope {

@@ -28,7 +28,9 @@ class Communicator {
   virtual int size() const = 0;
   virtual std::string backend() const = 0;
 
-  // In place on a contiguous tensor (CPU for MPI/local, CUDA for NCCL).
+  // Data plane: in place on a contiguous tensor on the model's device (CPU for MPI/local, CUDA
+  // for NCCL, which rejects host tensors). Gradients and parameters only; host values go
+  // through allreduce_host.
   virtual void allreduce(torch::Tensor& t, ReduceOp op = ReduceOp::Sum) = 0;
   virtual std::unique_ptr<Work> allreduce_async(torch::Tensor& t, ReduceOp op = ReduceOp::Sum) = 0;
   virtual void broadcast(torch::Tensor& t, int root) = 0;
@@ -44,6 +46,10 @@ class Communicator {
   virtual void allreduce_values(std::vector<double>& values, ReduceOp op) = 0;
   virtual std::string broadcast_string(const std::string& value, int root) = 0;
   virtual std::vector<std::string> gather_strings(const std::string& value, int root) = 0;
+  // A host tensor (probe sums, per-rank counts, pruning scores) reduced in place through the
+  // control plane, whatever the data backend. CPU and contiguous, any floating or integer dtype;
+  // summed as double, so integers are exact below 2^53.
+  void allreduce_host(torch::Tensor& host, ReduceOp op = ReduceOp::Sum);
 
   bool is_root() const { return rank() == 0; }
 };
@@ -59,9 +65,23 @@ struct CommOptions {
   double timeout_s = 1800;       // ... and past this it ends the job (0: never)
 };
 
+// Marks the data-plane calls made on model tensors (gradients, parameters) for the data-plane
+// check below; the gradient reducer and the parameter broadcast open one. Per thread.
+class ModelTensorScope {
+ public:
+  ModelTensorScope();
+  ~ModelTensorScope();
+  ModelTensorScope(const ModelTensorScope&) = delete;
+  ModelTensorScope& operator=(const ModelTensorScope&) = delete;
+  static bool active();
+};
+
 // Initialises MPI on first use (MPI_THREAD_MULTIPLE, for dist.comm_thread and the watchdog;
 // singleton runs work without mpirun) and returns the world communicator for the options; logs
 // the choice and why. With 2+ ranks the first call also starts the collective watchdog.
+// KD_CHECK_DATA_PLANE=1 in the environment wraps it in a check that refuses a host (CPU) tensor
+// on the data plane outside a ModelTensorScope, as NCCL would: on a CPU-only machine it catches
+// a call site that could not run on GPUs (the end-to-end tests run with it).
 std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options);
 // While set, make_world_communicator returns `group` instead of the world: a campaign runs each
 // stage's command unchanged on the stage's rank group. nullptr clears it.

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 
 #include "common/log.h"
 #include "dist/collective_watchdog.h"
+#include "dist/data_plane_check.h"
 #include "dist/local_communicator.h"
 #include "dist/mpi_communicator.h"
 #include "dist/mpi_utils.h"
@@ -64,7 +66,8 @@ void set_world_override(std::shared_ptr<Communicator> group) {
   g_world_override = std::move(group);
 }
 
-std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options) {
+namespace {
+std::shared_ptr<Communicator> make_unchecked(const CommOptions& options) {
   const std::string& b = options.backend;
   KD_CHECK(b == "auto" || b == "mpi" || b == "nccl" || b == "local",
            "dist.backend: unknown value '{}' (use auto, mpi, nccl or local)", b);
@@ -153,6 +156,16 @@ std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options
   log_info("dist", "communicator: mpi over {} ranks on {} ({} bucket all-reduce{})", world, nodes,
            mode, topology.empty() ? "" : "; " + topology);
   return comm;
+}
+}  // namespace
+
+std::shared_ptr<Communicator> make_world_communicator(const CommOptions& options) {
+  auto comm = make_unchecked(options);
+  const char* check = std::getenv("KD_CHECK_DATA_PLANE");
+  // A campaign stage's group was split from a world that is already checked.
+  if (g_world_override || !check || std::string(check) != "1") return comm;
+  log_info("dist", "data-plane check on (KD_CHECK_DATA_PLANE=1): host tensors refused there");
+  return with_data_plane_check(std::move(comm));
 }
 
 void abort_job(const std::string& message, int exit_code) {

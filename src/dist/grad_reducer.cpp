@@ -112,6 +112,7 @@ void GradReducer::on_gradient(size_t k, const torch::Tensor& grad) {
 }
 
 void GradReducer::launch_ready_buckets() {
+  ModelTensorScope model_tensors;
   while (next_launch_ < buckets_.size() && buckets_[next_launch_].pending == 0) {
     auto& b = buckets_[next_launch_++];
     if (b.wire.defined()) {
@@ -159,6 +160,7 @@ void GradReducer::finish() {
 }
 
 void GradReducer::launch_deferred_rows() {
+  ModelTensorScope model_tensors;
   for (auto& d : deferred_) {
     auto [ids, rows] = d.source.take();
     const auto& p = params_[d.source.param];
@@ -193,6 +195,7 @@ void GradReducer::add_deferred_rows(double scale) {
 void broadcast_tensors(Communicator& comm, const std::vector<torch::Tensor>& tensors, int root) {
   if (comm.size() == 1) return;
   torch::NoGradGuard no_grad;
+  ModelTensorScope model_tensors;
   for (const auto& t : tensors) {
     auto c = t.contiguous();
     comm.broadcast(c, root);

@@ -104,7 +104,8 @@ class GradReducer {
   bool armed_ = false;
 };
 
-// Rank 0's values overwrite every rank's (initial parameters, buffers).
+// Rank 0's values overwrite every rank's (initial parameters, buffers): model tensors, on the
+// model's device (data plane).
 void broadcast_tensors(Communicator& comm, const std::vector<torch::Tensor>& tensors, int root = 0);
 // A checksum of the tensors (sum of |x| weighted by position) that differs when any value does.
 double tensors_checksum(const std::vector<torch::Tensor>& tensors);

@@ -3,6 +3,8 @@
 #include <cuda_runtime.h>
 #include <nccl.h>
 
+#include "dist/collective_watchdog.h"
+#include "dist/in_flight_watch.h"
 #include "dist/mpi_communicator.h"
 #include "dist/mpi_utils.h"
 
@@ -83,11 +85,14 @@ class NcclCommunicator : public Communicator {
     ncclUniqueId id;
     if (control_.rank() == 0) KD_NCCL_CHECK(ncclGetUniqueId(&id));
     KD_MPI_CHECK(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, mpi_comm));
+    KD_CUDA_CHECK(cudaGetDevice(&device_));
     KD_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     KD_CUDA_CHECK(cudaEventCreateWithFlags(&ready_, cudaEventDisableTiming));
     KD_NCCL_CHECK(ncclCommInitRank(&comm_, control_.size(), id, control_.rank()));
+    check_id_ = add_watchdog_check([this](const WatchdogOptions& o) { return watch(o); });
   }
   ~NcclCommunicator() override {
+    remove_watchdog_check(check_id_);
     ncclCommDestroy(comm_);
     cudaEventDestroy(ready_);
     cudaStreamDestroy(stream_);
@@ -102,6 +107,7 @@ class NcclCommunicator : public Communicator {
     order_after_default_stream();
     KD_NCCL_CHECK(ncclAllReduce(t.data_ptr(), t.data_ptr(), t.numel(), nccl_dtype(t.scalar_type()),
                                 nccl_op(op), comm_, stream_));
+    watch_launch("NCCL all-reduce");
     return std::make_unique<NcclWork>(stream_);
   }
   void broadcast(torch::Tensor& t, int root) override {
@@ -109,6 +115,7 @@ class NcclCommunicator : public Communicator {
     order_after_default_stream();
     KD_NCCL_CHECK(ncclBroadcast(t.data_ptr(), t.data_ptr(), t.numel(), nccl_dtype(t.scalar_type()),
                                 root, comm_, stream_));
+    watch_launch("NCCL broadcast");
     NcclWork(stream_).wait();
   }
   void barrier() override {
@@ -135,11 +142,37 @@ class NcclCommunicator : public Communicator {
   }
 
  private:
+  // Every launch is watched (in_flight_watch.h): an event recorded on the stream after it.
+  void watch_launch(const char* what) {
+    cudaEvent_t done;
+    KD_CUDA_CHECK(cudaEventCreateWithFlags(&done, cudaEventDisableTiming));
+    KD_CUDA_CHECK(cudaEventRecord(done, stream_));
+    in_flight_.add(what, {[done] { return cudaEventQuery(done) == cudaSuccess; },
+                          [done] { cudaEventDestroy(done); }});
+  }
+  // The watchdog's check (its thread): NCCL's asynchronous error, then collectives past the
+  // deadline; either aborts the communicator (its kernels return) before the job ends.
+  std::string watch(const WatchdogOptions& o) {
+    cudaSetDevice(device_);  // the watchdog thread's current device
+    ncclResult_t async = ncclSuccess;
+    ncclCommGetAsyncError(comm_, &async);
+    std::string failure;
+    if (async != ncclSuccess && async != ncclInProgress)
+      failure = fmt::format("NCCL reported an asynchronous error on rank {}: {} ({})", rank(),
+                            ncclGetErrorString(async), ncclGetLastError(comm_));
+    else
+      failure = in_flight_.check(o, fmt::format("rank {}", rank()));
+    if (!failure.empty()) ncclCommAbort(comm_);
+    return failure;
+  }
   void order_after_default_stream() {
     KD_CUDA_CHECK(cudaEventRecord(ready_, 0));
     KD_CUDA_CHECK(cudaStreamWaitEvent(stream_, ready_, 0));
   }
   MpiCommunicator control_;
+  int device_ = 0;
+  int check_id_ = -1;
+  InFlightWatch in_flight_;
   ncclComm_t comm_;
   cudaStream_t stream_;
   cudaEvent_t ready_;

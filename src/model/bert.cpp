@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "common/check.h"
+#include "common/strings.h"
 #include "model/shape_util.h"
 
 namespace kd::model {
@@ -14,10 +15,6 @@ std::shared_ptr<Container> container() {
   return std::make_shared<Container>();
 }
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 }  // namespace
 
 BertForPreTrainingImpl::BertForPreTrainingImpl(const BertConfig& cfg) : config_(cfg) {

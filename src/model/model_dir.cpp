@@ -12,6 +12,7 @@
 #include "common/file_io.h"
 #include "common/json_file.h"
 #include "common/log.h"
+#include "common/strings.h"
 #include "model/safetensors.h"
 #include "model/shape_util.h"
 
@@ -21,10 +22,6 @@ namespace fs = std::filesystem;
 
 bool starts_with(const std::string& s, const std::string& p) {
   return s.rfind(p, 0) == 0;
-}
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // The config.json field(s) that determine a tensor's shape, for error messages.

@@ -5,18 +5,12 @@
 #include <cstring>
 
 #include "common/check.h"
+#include "common/strings.h"
 #include "text/wikiextractor_reader.h"
 #include "text/wikipedia_reader.h"
 
 namespace kd::text {
-namespace {
-
-bool ends_with(const std::string& s, const char* suffix) {
-  size_t n = std::strlen(suffix);
-  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 CorpusFormat parse_corpus_format(const std::string& name) {
   if (name == "auto") return CorpusFormat::kAuto;

@@ -22,7 +22,7 @@ bool starts_sentence(std::string_view s, size_t i) {
           static_cast<unsigned char>(s[i + 2]) == 0x98);
 }
 
-std::string_view trim(std::string_view s) {
+std::string_view trim_blanks(std::string_view s) {
   while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
   while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
   return s;
@@ -77,12 +77,12 @@ std::vector<std::string_view> SentenceSplitter::split(std::string_view text) con
       while (w > begin && !is_space(text[w - 1])) --w;
       if (is_abbreviation(text.substr(w, i - w))) continue;
     }
-    auto s = trim(text.substr(begin, end - begin));
+    auto s = trim_blanks(text.substr(begin, end - begin));
     if (!s.empty()) out.push_back(s);
     begin = next;
     i = next - 1;
   }
-  auto s = trim(text.substr(begin));
+  auto s = trim_blanks(text.substr(begin));
   if (!s.empty()) out.push_back(s);
   return out;
 }

@@ -2,17 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/strings.h"
 #include "text/html_entities.h"
 
 namespace kd::text {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  const char* ws = " \t\r\n\f\v";
-  size_t b = s.find_first_not_of(ws);
-  if (b == std::string_view::npos) return {};
-  return s.substr(b, s.find_last_not_of(ws) - b + 1);
-}
 
 // title="…" from a <doc …> line, entities decoded.
 std::string doc_title(std::string_view line) {
@@ -34,12 +28,12 @@ class Article {
     doc_ = RawDocument{};
   }
   void line(std::string_view raw) {
-    std::string_view l = trim(raw);
+    std::string_view l = trim_space(raw);
     if (l.empty()) return;
     std::string text = decode_html_entities(l);
     if (first_line_) {
       first_line_ = false;
-      if (trim(text) == trim(title_)) return;  // WikiExtractor repeats the title first
+      if (trim_space(text) == trim_space(title_)) return;  // WikiExtractor repeats the title first
     }
     for (std::string_view s : splitter_.split(text)) doc_.sentences.emplace_back(s);
   }
@@ -70,7 +64,7 @@ FileReport read_wikiextractor_documents(const std::string& path, const SentenceS
   enum { kUnknown, kDocs, kJson } mode = kUnknown;
   bool in_doc = false;
   for_each_line(path, r, [&](std::string_view raw) {
-    std::string_view l = trim(raw);
+    std::string_view l = trim_space(raw);
     if (mode == kUnknown) {
       if (l.empty()) return;
       mode = l[0] == '{' ? kJson : kDocs;

@@ -1,4 +1,5 @@
 #include "text/wikitext_cleaner.h"
+#include "common/strings.h"
 
 #include <algorithm>
 #include <array>
@@ -13,25 +14,11 @@ char lower_ascii(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = lower_ascii(c);
-  return out;
-}
-
 bool istarts_with(std::string_view s, size_t pos, std::string_view prefix) {
   if (s.size() - std::min(pos, s.size()) < prefix.size()) return false;
   for (size_t k = 0; k < prefix.size(); ++k)
     if (lower_ascii(s[pos + k]) != lower_ascii(prefix[k])) return false;
   return true;
-}
-
-std::string_view trim(std::string_view s) {
-  const char* ws = " \t\r\n\f\v";
-  size_t b = s.find_first_not_of(ws);
-  if (b == std::string_view::npos) return {};
-  size_t e = s.find_last_not_of(ws);
-  return s.substr(b, e - b + 1);
 }
 
 template <typename Set>
@@ -65,7 +52,7 @@ std::string tag_name(std::string_view s, size_t i) {
   size_t k = j;
   while (k < s.size() && std::isalnum(static_cast<unsigned char>(s[k]))) ++k;
   if (k == j || !std::isalpha(static_cast<unsigned char>(s[j]))) return {};
-  return lower(s.substr(i + 1, k - i - 1));
+  return ascii_lower(s.substr(i + 1, k - i - 1));
 }
 
 // Elements whose content is not prose: dropped with the tags.
@@ -179,24 +166,26 @@ std::string render_links(std::string_view s);
 // The visible text of an internal link's inside ("target|label").
 std::string render_link(std::string_view inner) {
   size_t bar = inner.find('|');
-  std::string_view target = trim(inner.substr(0, bar));
+  std::string_view target = trim_space(inner.substr(0, bar));
   bool leading_colon = !target.empty() && target[0] == ':';
-  if (leading_colon) target = trim(target.substr(1));
+  if (leading_colon) target = trim_space(target.substr(1));
   size_t colon = target.find(':');
-  std::string prefix = colon == std::string_view::npos ? "" : lower(trim(target.substr(0, colon)));
+  std::string prefix =
+      colon == std::string_view::npos ? "" : ascii_lower(trim_space(target.substr(0, colon)));
   if (!leading_colon && contains({"file", "image", "category", "media"}, prefix)) return {};
   if (!leading_colon && bar == std::string_view::npos && is_language_code(prefix)) return {};
   if (bar != std::string_view::npos) {
     std::string_view label = inner.substr(bar + 1);
-    if (!trim(label).empty()) return render_links(label);
+    if (!trim_space(label).empty()) return render_links(label);
     // Pipe trick: [[Paris, Texas|]] -> "Paris", [[Help:Contents|]] -> "Contents".
-    std::string_view t = colon == std::string_view::npos ? target : trim(target.substr(colon + 1));
+    std::string_view t =
+        colon == std::string_view::npos ? target : trim_space(target.substr(colon + 1));
     size_t cut = std::min(t.find(" ("), t.find(','));
-    return std::string(trim(t.substr(0, cut)));
+    return std::string(trim_space(t.substr(0, cut)));
   }
   if (contains({"wikt", "wiktionary", "w", "wikipedia", "commons", "wikisource", "s", "q", "b"},
                prefix))
-    target = trim(target.substr(colon + 1));
+    target = trim_space(target.substr(colon + 1));
   if (!target.empty() && target[0] == '#') target.remove_prefix(1);
   return std::string(target);
 }
@@ -244,7 +233,7 @@ std::string render_links(std::string_view s) {
       }
       std::string_view inside = s.substr(i + 1, close - i - 1);
       size_t sp = inside.find(' ');
-      if (sp != std::string_view::npos) out += trim(inside.substr(sp + 1));
+      if (sp != std::string_view::npos) out += trim_space(inside.substr(sp + 1));
       i = close + 1;
     } else {
       out += s[i++];
@@ -295,7 +284,7 @@ std::string tidy(std::string_view s) {
     if (c == ',' && !out.empty() && out.back() == '(') continue;
     out += c;
   }
-  return std::string(trim(out));
+  return std::string(trim_space(out));
 }
 
 }  // namespace
@@ -310,13 +299,13 @@ std::vector<std::string> clean_wikitext(std::string_view wikitext) {
   size_t start = 0;
   while (start <= t.size()) {
     size_t nl = t.find('\n', start);
-    std::string_view line = trim(std::string_view(t).substr(
+    std::string_view line = trim_space(std::string_view(t).substr(
         start, nl == std::string::npos ? std::string::npos : nl - start));
     start = nl == std::string::npos ? t.size() + 1 : nl + 1;
     if (line.empty() || line.substr(0, 4) == "----") continue;
     if (line.size() >= 2 && line.front() == '=' && line.back() == '=') continue;  // heading
     if (line.front() == '|' || line.front() == '!') continue;                     // stray table row
-    while (!line.empty() && std::strchr("*#:;", line.front())) line = trim(line.substr(1));
+    while (!line.empty() && std::strchr("*#:;", line.front())) line = trim_space(line.substr(1));
     std::string s;
     s.reserve(line.size());
     for (size_t i = 0; i < line.size();) {
@@ -345,7 +334,7 @@ std::vector<std::string> clean_wikitext(std::string_view wikitext) {
 }
 
 bool is_disambiguation(std::string_view title, std::string_view wikitext) {
-  std::string lt = lower(trim(title));
+  std::string lt = ascii_lower(trim_space(title));
   const std::string_view suffix = "(disambiguation)";
   if (lt.size() >= suffix.size() &&
       lt.compare(lt.size() - suffix.size(), suffix.size(), suffix) == 0)
@@ -354,7 +343,7 @@ bool is_disambiguation(std::string_view title, std::string_view wikitext) {
        i = wikitext.find("{{", i + 2)) {
     size_t e = wikitext.find_first_of("|}\n", i + 2);
     if (e == std::string_view::npos) break;
-    std::string name = lower(trim(wikitext.substr(i + 2, e - i - 2)));
+    std::string name = ascii_lower(trim_space(wikitext.substr(i + 2, e - i - 2)));
     std::replace(name.begin(), name.end(), '_', ' ');
     if (contains({"disambiguation", "disambig", "dab", "disamb", "dis", "hndis", "geodis",
                   "numberdis", "schooldis", "hospitaldis", "mathdab",

@@ -24,6 +24,23 @@ std::string checkpoint_name(int64_t step) {
   return fmt::format("step_{:08d}", step);
 }
 
+namespace {
+// The complete step_N checkpoints under root, oldest first (the names sort by step: zero-padded).
+// Resume and pruning look at the same list, so pruning never keeps a damaged directory in place
+// of a complete one.
+std::vector<fs::path> complete_checkpoints(const fs::path& root) {
+  std::vector<fs::path> dirs;
+  if (!fs::is_directory(root)) return dirs;
+  for (const auto& e : fs::directory_iterator(root)) {
+    const auto name = e.path().filename().string();
+    if (name.rfind("step_", 0) == 0 && name.find('.') == std::string::npos && is_complete(e.path()))
+      dirs.push_back(e.path());
+  }
+  std::sort(dirs.begin(), dirs.end());
+  return dirs;
+}
+}  // namespace
+
 std::optional<std::string> find_resume_checkpoint(const std::string& run_dir,
                                                   const std::string& resume) {
   if (resume == "never") return std::nullopt;
@@ -34,14 +51,9 @@ std::optional<std::string> find_resume_checkpoint(const std::string& run_dir,
     return resume;
   }
   const fs::path root = checkpoints_dir(run_dir);
+  const auto complete = complete_checkpoints(root);
   std::optional<fs::path> newest;
-  if (fs::is_directory(root))
-    for (const auto& e : fs::directory_iterator(root)) {
-      const auto name = e.path().filename().string();
-      if (name.rfind("step_", 0) == 0 && name.find('.') == std::string::npos &&
-          is_complete(e.path()) && (!newest || name > newest->filename().string()))
-        newest = e.path();
-    }
+  if (!complete.empty()) newest = complete.back();
   const fs::path latest = root / "latest";
   if (fs::exists(latest)) {
     std::string name = read_file(latest.string());
@@ -74,15 +86,7 @@ void publish_checkpoint(const std::string& tmp_dir, const std::string& final_dir
 }
 
 void prune_checkpoints(const std::string& run_dir, int64_t keep) {
-  std::vector<fs::path> dirs;
-  fs::path root = checkpoints_dir(run_dir);
-  if (!fs::exists(root)) return;
-  for (const auto& e : fs::directory_iterator(root)) {
-    auto name = e.path().filename().string();
-    if (e.is_directory() && name.rfind("step_", 0) == 0 && name.find(".tmp") == std::string::npos)
-      dirs.push_back(e.path());
-  }
-  std::sort(dirs.begin(), dirs.end());
+  const auto dirs = complete_checkpoints(checkpoints_dir(run_dir));
   for (size_t i = 0; i + keep < dirs.size(); ++i) fs::remove_all(dirs[i]);
 }
 

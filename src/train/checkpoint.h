@@ -26,7 +26,8 @@ std::optional<std::string> find_resume_checkpoint(const std::string& run_dir,
 // `at("renamed")` runs between the rename and the update of `latest` (fault-injection tests).
 void publish_checkpoint(const std::string& tmp_dir, const std::string& final_dir,
                         const std::function<void(const char*)>& at = {});
-// Removes all but the newest `keep` checkpoints.
+// Removes all but the newest `keep` complete checkpoints (a damaged or unfinished directory
+// never counts as one of the kept).
 void prune_checkpoints(const std::string& run_dir, int64_t keep);
 
 }  // namespace kd::train

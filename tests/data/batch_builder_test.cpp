@@ -8,15 +8,15 @@
 namespace kd::data {
 namespace {
 
-constexpr int T = 8, P = 2;
+constexpr int kRowLen = 8, kRowPredictions = 2;
 constexpr int64_t V = 100;
 
 // One valid row: [CLS] 5 6 [SEP] + padding, position 2 masked with label 7.
 InstanceBlock one_row() {
   InstanceBlock b;
   b.count = 1;
-  b.seq_len = T;
-  b.max_predictions = P;
+  b.seq_len = kRowLen;
+  b.max_predictions = kRowPredictions;
   b.input_ids = {1, 5, 6, 2, 0, 0, 0, 0};
   b.input_mask = {1, 1, 1, 1, 0, 0, 0, 0};
   b.segment_ids = {0, 0, 1, 1, 0, 0, 0, 0};
@@ -27,7 +27,7 @@ InstanceBlock one_row() {
 }
 
 std::string error_of(const InstanceBlock& b) {
-  BatchBuilder builder(1, T, P, false, V);
+  BatchBuilder builder(1, kRowLen, kRowPredictions, false, V);
   try {
     builder.add(b, 0, "shard_7.h5", 41);
   } catch (const Error& e) {
@@ -37,7 +37,7 @@ std::string error_of(const InstanceBlock& b) {
 }
 
 TEST(BatchBuilder, AValidRowBuildsTheBatch) {
-  BatchBuilder builder(1, T, P, false, V);
+  BatchBuilder builder(1, kRowLen, kRowPredictions, false, V);
   builder.add(one_row(), 0, "shard_7.h5", 41);
   auto batch = builder.take();
   EXPECT_EQ(batch.input_ids[0][1].item<int64_t>(), 5);
@@ -66,7 +66,7 @@ TEST(BatchBuilder, EveryOutOfRangeValueNamesFileRowFieldAndValue) {
   b.masked_lm_ids[0] = 1000;
   EXPECT_NE(error_of(b).find("masked_lm_ids[0] = 1000"), std::string::npos);
   b = one_row();
-  b.masked_lm_positions[0] = T;
+  b.masked_lm_positions[0] = kRowLen;
   EXPECT_NE(error_of(b).find("masked_lm_positions[0] = 8 is outside [0, 8)"), std::string::npos);
   b = one_row();
   b.next_sentence_labels[0] = 5;
@@ -76,7 +76,7 @@ TEST(BatchBuilder, EveryOutOfRangeValueNamesFileRowFieldAndValue) {
 TEST(BatchBuilder, WithoutAVocabularySizeOnlyNegativeIdsAreRefused) {
   auto b = one_row();
   b.input_ids[3] = 100000;
-  BatchBuilder builder(1, T, P, false, 0);
+  BatchBuilder builder(1, kRowLen, kRowPredictions, false, 0);
   EXPECT_NO_THROW(builder.add(b, 0, "f.h5", 0));
 }
 

@@ -9,13 +9,12 @@
 #include <set>
 
 #include "common/check.h"
+#include "data/shard_test_sizes.h"
 #include "data/shard_test_util.h"
 #include "support/test_support.h"
 
 namespace kd::data {
 namespace {
-
-constexpr int T = 16, P = 4;
 
 // Writes shards with the given sizes; instance ids are global and consecutive.
 std::vector<std::string> make_shards(const std::string& dir, const std::vector<int64_t>& sizes) {

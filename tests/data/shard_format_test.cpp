@@ -13,14 +13,13 @@
 #include <functional>
 
 #include "common/check.h"
+#include "data/shard_test_sizes.h"
 #include "data/shard_test_util.h"
 #include "support/test_support.h"
 
 namespace kd::data {
 namespace {
 namespace fs = std::filesystem;
-
-constexpr int T = 16, P = 4;
 
 // A dataset to put in a hand-made file: name, HDF5 file type, dims.
 struct Spec {

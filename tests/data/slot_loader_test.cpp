@@ -8,13 +8,12 @@
 #include <map>
 
 #include "common/check.h"
+#include "data/shard_test_sizes.h"
 #include "data/shard_test_util.h"
 #include "support/test_support.h"
 
 namespace kd::data {
 namespace {
-
-constexpr int T = 16, P = 4;
 
 std::vector<std::string> make_shards(const std::string& dir) {
   std::vector<std::string> files;

@@ -15,13 +15,6 @@ namespace kd::methods::finetune {
 namespace {
 namespace fs = std::filesystem;
 
-void write(const std::string& path, const std::string& text) {
-  fs::create_directories(fs::path(path).parent_path());
-  FILE* f = std::fopen(path.c_str(), "wb");
-  std::fwrite(text.data(), 1, text.size(), f);
-  std::fclose(f);
-}
-
 std::string error_of(const std::string& dir) {
   try {
     load_downstream_task(dir);
@@ -37,16 +30,16 @@ const char* kTaskJson =
 
 std::string generic_task(const std::string& name) {
   const std::string dir = test::temp_dir("task-" + name) + "/" + name;
-  write(dir + "/task.json", kTaskJson);
-  write(dir + "/train.tsv",
-        "text\tlabel\na dog\tanimal\na cat\tanimal\nan oak\tplant\na stone\trock\n");
-  write(dir + "/dev.tsv", "text\tlabel\na cow\tanimal\na fern\tplant\n");
+  test::write_text(dir + "/task.json", kTaskJson);
+  test::write_text(dir + "/train.tsv",
+                   "text\tlabel\na dog\tanimal\na cat\tanimal\nan oak\tplant\na stone\trock\n");
+  test::write_text(dir + "/dev.tsv", "text\tlabel\na cow\tanimal\na fern\tplant\n");
   return dir;
 }
 
 TEST(DownstreamTask, GenericTaskWithLabelledTest) {
   const auto dir = generic_task("labelled");
-  write(dir + "/test.jsonl", "{\"text\": \"a rose\", \"label\": \"plant\"}\n");
+  test::write_text(dir + "/test.jsonl", "{\"text\": \"a rose\", \"label\": \"plant\"}\n");
   const auto t = load_downstream_task(dir);
   EXPECT_FALSE(t.glue);
   EXPECT_EQ(t.name, "kinds");
@@ -67,7 +60,7 @@ TEST(DownstreamTask, GenericTaskWithLabelledTest) {
 
 TEST(DownstreamTask, UnlabelledTestIsPredictedOnly) {
   const auto dir = generic_task("unlabelled");
-  write(dir + "/test.tsv", "id\ttext\n17\ta rose\n");
+  test::write_text(dir + "/test.tsv", "id\ttext\n17\ta rose\n");
   const auto t = load_downstream_task(dir);
   ASSERT_EQ(t.evals.size(), 2u);
   EXPECT_FALSE(t.evals[1].labelled);
@@ -83,12 +76,12 @@ TEST(DownstreamTask, GlueDirectoryByName) {
   const std::string row =
       "0\t1\t1n\tslate\tx\ty\tX\tY\tA man sleeps.\tA man rests.\tentailment\t"
       "entailment\n";
-  write(dir + "/train.tsv", header + row);
-  write(dir + "/dev_matched.tsv", header + row);
-  write(dir + "/dev_mismatched.tsv", header + row + row);
-  write(dir + "/test_matched.tsv",
-        "index\tpromptID\tpairID\tgenre\ts1b\ts2b\ts1p\ts2p\tsentence1\tsentence2\n"
-        "5\t1\t1n\tslate\tx\ty\tX\tY\tA.\tB.\n");
+  test::write_text(dir + "/train.tsv", header + row);
+  test::write_text(dir + "/dev_matched.tsv", header + row);
+  test::write_text(dir + "/dev_mismatched.tsv", header + row + row);
+  test::write_text(dir + "/test_matched.tsv",
+                   "index\tpromptID\tpairID\tgenre\ts1b\ts2b\ts1p\ts2p\tsentence1\tsentence2\n"
+                   "5\t1\t1n\tslate\tx\ty\tX\tY\tA.\tB.\n");
   const auto t = load_downstream_task(dir);
   EXPECT_TRUE(t.glue);
   EXPECT_EQ(t.name, "MNLI");
@@ -112,16 +105,17 @@ TEST(DownstreamTask, BadDirectoriesNameTheProblem) {
   EXPECT_NE(error_of(no_dev).find("no dev.tsv or dev.jsonl"), std::string::npos);
 
   const auto missing_field = generic_task("nofield");
-  write(missing_field + "/task.json", R"({"name": "x", "labels": ["a", "b"], "pair": false})");
+  test::write_text(missing_field + "/task.json",
+                   R"({"name": "x", "labels": ["a", "b"], "pair": false})");
   EXPECT_NE(error_of(missing_field).find("field 'metric' missing"), std::string::npos);
 
   const auto bad_metric = generic_task("badmetric");
-  write(bad_metric + "/task.json",
-        R"({"name": "x", "labels": ["a", "b"], "pair": false, "metric": "auc"})");
+  test::write_text(bad_metric + "/task.json",
+                   R"({"name": "x", "labels": ["a", "b"], "pair": false, "metric": "auc"})");
   EXPECT_NE(error_of(bad_metric).find("metric 'auc'"), std::string::npos);
 
   const auto unknown = generic_task("unknownlabel");
-  write(unknown + "/train.tsv", "text\tlabel\na dog\tanimal\na fish\tfish\n");
+  test::write_text(unknown + "/train.tsv", "text\tlabel\na dog\tanimal\na fish\tfish\n");
   const auto e = error_of(unknown);
   EXPECT_NE(e.find("train.tsv:3"), std::string::npos) << e;
   EXPECT_NE(e.find("unknown kinds label 'fish'"), std::string::npos) << e;

@@ -13,7 +13,7 @@
 namespace kd::methods::finetune {
 namespace {
 
-std::string write(const std::string& name, const std::string& text) {
+std::string write_glue_file(const std::string& name, const std::string& text) {
   static const std::string dir = test::temp_dir("glue");
   const std::string path = dir + "/" + name;
   FILE* f = std::fopen(path.c_str(), "wb");
@@ -84,7 +84,7 @@ TEST(GlueTasks, EveryFormatReadsItsColumnsAndLabels) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.task);
     const auto spec = glue_task(c.task);
-    const auto split = read_glue_tsv(spec, write(c.task + "-" + c.file, c.text), true);
+    const auto split = read_glue_tsv(spec, write_glue_file(c.task + "-" + c.file, c.text), true);
     ASSERT_EQ(split.examples.size(), c.examples);
     EXPECT_EQ(split.examples[0].text_a, c.a);
     EXPECT_EQ(split.examples[0].text_b, c.b);
@@ -99,13 +99,14 @@ TEST(GlueTasks, EveryFormatReadsItsColumnsAndLabels) {
 
 TEST(GlueTasks, TestFilesHaveIdsAndNoLabels) {
   const auto cola = read_glue_tsv(
-      glue_task("CoLA"), write("cola-test.tsv", "index\tsentence\n0\tBill whistled.\n"), false);
+      glue_task("CoLA"), write_glue_file("cola-test.tsv", "index\tsentence\n0\tBill whistled.\n"),
+      false);
   ASSERT_EQ(cola.examples.size(), 1u);
   EXPECT_EQ(cola.examples[0].id, "0");
   EXPECT_EQ(cola.examples[0].text_a, "Bill whistled.");
-  const auto qqp =
-      read_glue_tsv(glue_task("QQP"),
-                    write("qqp-test.tsv", "id\tquestion1\tquestion2\n7\tWhy?\tWhy not?\n"), false);
+  const auto qqp = read_glue_tsv(
+      glue_task("QQP"),
+      write_glue_file("qqp-test.tsv", "id\tquestion1\tquestion2\n7\tWhy?\tWhy not?\n"), false);
   EXPECT_EQ(qqp.examples[0].id, "7");
   EXPECT_EQ(qqp.examples[0].text_b, "Why not?");
 }
@@ -113,26 +114,29 @@ TEST(GlueTasks, TestFilesHaveIdsAndNoLabels) {
 TEST(GlueTasks, BadInputNamesFileAndLine) {
   const auto rte = glue_task("RTE");
   const std::string header = "index\tsentence1\tsentence2\tlabel\n";
-  auto unknown = write("rte-unknown.tsv", header + "0\tA.\tB.\tentailment\n1\tC.\tD.\tmaybe\n");
+  auto unknown =
+      write_glue_file("rte-unknown.tsv", header + "0\tA.\tB.\tentailment\n1\tC.\tD.\tmaybe\n");
   EXPECT_NE(error_of(rte, unknown)
                 .find(unknown + ":3: unknown RTE label 'maybe' (labels: "
                                 "entailment, not_entailment)"),
             std::string::npos);
-  auto no_pair = write("rte-nopair.tsv", header + "0\tA.\t\tentailment\n");
+  auto no_pair = write_glue_file("rte-nopair.tsv", header + "0\tA.\t\tentailment\n");
   EXPECT_NE(error_of(rte, no_pair).find(no_pair + ":2: RTE needs a text pair"), std::string::npos);
-  auto short_row = write("rte-short.tsv", header + "0\tA.\n");
+  auto short_row = write_glue_file("rte-short.tsv", header + "0\tA.\n");
   EXPECT_NE(error_of(rte, short_row).find(short_row + ":2: 2 column(s), the RTE format needs 4"),
             std::string::npos);
-  auto no_column = write("rte-header.tsv", "index\tpremise\thypothesis\tlabel\n0\tA.\tB.\t1\n");
+  auto no_column =
+      write_glue_file("rte-header.tsv", "index\tpremise\thypothesis\tlabel\n0\tA.\tB.\t1\n");
   EXPECT_NE(error_of(rte, no_column).find("no column 'sentence1' in the RTE header"),
             std::string::npos);
-  auto empty = write("rte-empty.tsv", "");
+  auto empty = write_glue_file("rte-empty.tsv", "");
   EXPECT_NE(error_of(rte, empty).find(empty + ": empty file"), std::string::npos);
-  auto header_only = write("rte-header-only.tsv", header);
+  auto header_only = write_glue_file("rte-header-only.tsv", header);
   EXPECT_NE(error_of(rte, header_only).find("no RTE examples"), std::string::npos);
-  auto score = write("stsb-bad.tsv",
-                     "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\t"
-                     "sentence2\tscore\n0\tg\tf\ty\to\ts\ts\tA.\tB.\t4.2x\n");
+  auto score =
+      write_glue_file("stsb-bad.tsv",
+                      "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\t"
+                      "sentence2\tscore\n0\tg\tf\ty\to\ts\ts\tA.\tB.\t4.2x\n");
   EXPECT_NE(error_of(glue_task("STS-B"), score).find(score + ":2: score '4.2x' is not a number"),
             std::string::npos);
   EXPECT_NE(error_of(rte, "/nonexistent/rte.tsv").find("cannot read the RTE file"),
@@ -148,19 +152,21 @@ namespace {
 TEST(GenericTasks, TsvAndJsonlWithTheirErrors) {
   TaskSpec spec{"supersense", {"noun.animal", "noun.plant"}, false, "accuracy", {}};
   auto tsv = read_generic_task(
-      spec, write("generic.tsv", "text\tlabel\na small dog\tnoun.animal\nan oak\tnoun.plant\n"),
+      spec,
+      write_glue_file("generic.tsv", "text\tlabel\na small dog\tnoun.animal\nan oak\tnoun.plant\n"),
       true);
   ASSERT_EQ(tsv.examples.size(), 2u);
   EXPECT_EQ(tsv.examples[1].text_a, "an oak");
   EXPECT_EQ(tsv.examples[1].label, 1);
   auto jsonl = read_generic_task(
       spec,
-      write("generic.jsonl", "{\"text\": \"a cat\", \"label\": \"noun.animal\", \"id\": 9}\n"),
+      write_glue_file("generic.jsonl",
+                      "{\"text\": \"a cat\", \"label\": \"noun.animal\", \"id\": 9}\n"),
       true);
   EXPECT_EQ(jsonl.examples[0].id, "9");
   EXPECT_EQ(jsonl.examples[0].label, 0);
   TaskSpec pair{"defines", {"no", "yes"}, true, "f1", {}};
-  auto path = write("pair.jsonl", "{\"text\": \"dog\", \"label\": \"yes\"}\n");
+  auto path = write_glue_file("pair.jsonl", "{\"text\": \"dog\", \"label\": \"yes\"}\n");
   try {
     read_generic_task(pair, path, true);
     FAIL() << "a missing text pair was accepted";
@@ -168,7 +174,7 @@ TEST(GenericTasks, TsvAndJsonlWithTheirErrors) {
     EXPECT_NE(std::string(e.what()).find(path + ":1: defines needs a text pair"),
               std::string::npos);
   }
-  auto bad = write("bad.tsv", "text\tlabel\na small dog\tnoun.mineral\n");
+  auto bad = write_glue_file("bad.tsv", "text\tlabel\na small dog\tnoun.mineral\n");
   try {
     read_generic_task(spec, bad, true);
     FAIL() << "an unknown label was accepted";
@@ -177,8 +183,8 @@ TEST(GenericTasks, TsvAndJsonlWithTheirErrors) {
               std::string::npos);
   }
   TaskSpec regression{"similarity", {}, true, "pearson", {}};
-  auto scores = read_generic_task(regression,
-                                  write("reg.tsv", "text\ttext_pair\tlabel\nA.\tB.\t0.25\n"), true);
+  auto scores = read_generic_task(
+      regression, write_glue_file("reg.tsv", "text\ttext_pair\tlabel\nA.\tB.\t0.25\n"), true);
   EXPECT_DOUBLE_EQ(scores.examples[0].label, 0.25);
 }
 

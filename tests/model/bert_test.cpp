@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/check.h"
+#include "model/model_test_util.h"
 
 namespace kd::model {
 namespace {
@@ -42,10 +43,6 @@ Batch make_batch(int64_t V, int64_t B = 3, int64_t T = 9) {
   b.tt.slice(1, T / 2).fill_(1);
   b.mask[1].slice(0, T - 3).fill_(0);
   return b;
-}
-
-double max_diff(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>();
 }
 
 std::set<std::string> hf_keys(const BertConfig& c) {
@@ -130,7 +127,8 @@ TEST(Bert, ForwardVariantsAgree) {
   auto ids2 = b.ids.clone();
   ids2[1][8] = (ids2[1][8].item<int64_t>() + 1) % cfg.vocab_size;
   auto p = m->forward(ids2, b.tt, b.mask);
-  EXPECT_LT(max_diff(p.mlm_logits[1].slice(0, 0, 6), ref.mlm_logits[1].slice(0, 0, 6)), 1e-5);
+  EXPECT_LT(testing::max_abs_diff(p.mlm_logits[1].slice(0, 0, 6), ref.mlm_logits[1].slice(0, 0, 6)),
+            1e-5);
   // Undefined token types and mask mean zeros and all-ones.
   auto d = m->forward(b.ids, {}, {});
   auto d2 = m->forward(b.ids, torch::zeros_like(b.ids), torch::ones_like(b.ids));
@@ -170,10 +168,11 @@ TEST(Bert, Bf16ForwardCloseToFp32) {
   EXPECT_EQ(out.hidden_states.back().scalar_type(), torch::kFloat);
   EXPECT_EQ(out.attention_scores[0].scalar_type(), torch::kFloat);
   const double scale = ref.mlm_logits.abs().max().item<double>();
-  const double rel = max_diff(out.mlm_logits, ref.mlm_logits) / scale;
+  const double rel = testing::max_abs_diff(out.mlm_logits, ref.mlm_logits) / scale;
   EXPECT_LT(rel, 5e-2);
   EXPECT_GT(rel, 0.0);
-  EXPECT_LT(max_diff(out.nsp_logits, ref.nsp_logits) / ref.nsp_logits.abs().max().item<double>(),
+  EXPECT_LT(testing::max_abs_diff(out.nsp_logits, ref.nsp_logits) /
+                ref.nsp_logits.abs().max().item<double>(),
             5e-2);
   // Training through the bf16 path updates fp32 master weights.
   m->train();
@@ -205,7 +204,7 @@ TEST(BertSurgery, KeepHeadsEqualsZeroingTheirValues) {
   EXPECT_EQ(layer->attn_out->in_features(), 8);
   EXPECT_EQ(m->config().layers[1].num_heads, 2);
   auto out = m->forward(b.ids, b.tt, b.mask);
-  EXPECT_LT(max_diff(out.mlm_logits, ref.mlm_logits), 1e-4);
+  EXPECT_LT(testing::max_abs_diff(out.mlm_logits, ref.mlm_logits), 1e-4);
   // All heads removed: the attention block is its output bias; the model still runs.
   layer->keep_heads(torch::zeros({0}, torch::kLong));
   EXPECT_EQ(m->config().layers[1].num_heads, 0);
@@ -249,8 +248,8 @@ TEST(BertSurgery, KeepIntermediateAndQkAndVDimsAreExact) {
   EXPECT_EQ(d.qk_head_size, 2);
   EXPECT_FALSE(m->config().is_uniform());
   auto out = m->forward(b.ids, b.tt, b.mask, opt);
-  EXPECT_LT(max_diff(out.mlm_logits, ref.mlm_logits), 1e-4);
-  EXPECT_LT(max_diff(out.attention_scores[0], ref.attention_scores[0]), 1e-4);
+  EXPECT_LT(testing::max_abs_diff(out.mlm_logits, ref.mlm_logits), 1e-4);
+  EXPECT_LT(testing::max_abs_diff(out.attention_scores[0], ref.attention_scores[0]), 1e-4);
   EXPECT_THROW(layer->keep_qk_dims(torch::tensor({5}, torch::kLong)), kd::Error);
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "common/check.h"
+#include "model/model_test_util.h"
 
 namespace kd::model {
 namespace {
@@ -15,10 +16,6 @@ PrunableLinear make_linear(int64_t in, int64_t out, uint64_t seed = 1) {
   lin->weight.normal_(0, 0.5);
   lin->bias.normal_(0, 0.5);
   return lin;
-}
-
-double max_diff(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>();
 }
 
 TEST(PrunableLinear, HuggingFaceParameterNames) {
@@ -51,7 +48,7 @@ TEST(PrunableLinear, KeepColsEqualsZeroingRemovedInputs) {
   auto expect = lin(x * keep_mask);  // full model with the removed inputs zeroed
   lin->keep_cols(idx);
   EXPECT_EQ(lin->in_features(), 4);
-  EXPECT_LT(max_diff(lin(x.index_select(1, idx)), expect), 1e-6);
+  EXPECT_LT(testing::max_abs_diff(lin(x.index_select(1, idx)), expect), 1e-6);
 }
 
 TEST(PrunableLinear, SurgeryKeepsTrainabilityAndDegenerateSizesWork) {
@@ -77,7 +74,7 @@ TEST(PrunableLinear, MaskTransformIsApplied) {
   auto mask = (torch::rand({5, 6}) > 0.5).to(torch::kFloat);
   auto expect = torch::matmul(x, (lin->weight * mask).t()) + lin->bias;
   lin->set_transform([mask](const torch::Tensor& w) { return w * mask; });
-  EXPECT_LT(max_diff(lin(x), expect), 1e-6);
+  EXPECT_LT(testing::max_abs_diff(lin(x), expect), 1e-6);
   // Gradients reach the transform's own parameters (LAMP's mask logits).
   auto logits = torch::zeros({5, 6}, torch::requires_grad());
   lin->set_transform([logits](const torch::Tensor& w) { return w * torch::sigmoid(logits); });
@@ -87,7 +84,7 @@ TEST(PrunableLinear, MaskTransformIsApplied) {
   // Surgery with a transform that does not follow it is refused.
   EXPECT_THROW(lin->keep_rows(torch::tensor({0}, torch::kLong)), kd::Error);
   lin->clear_transform();
-  EXPECT_LT(max_diff(lin(x), torch::matmul(x, lin->weight.t()) + lin->bias), 1e-6);
+  EXPECT_LT(testing::max_abs_diff(lin(x), torch::matmul(x, lin->weight.t()) + lin->bias), 1e-6);
 }
 
 // schuBERT-style pruning vectors: rows scaled by α_out (bias too), columns by α_in; follows
@@ -111,14 +108,14 @@ TEST(PrunableLinear, AlphaTransformFollowsSurgeryAndFolds) {
   auto x = torch::randn({3, 6});
   auto expect =
       torch::matmul(x * t->a_in, (lin->weight * t->a_out.unsqueeze(1)).t()) + lin->bias * t->a_out;
-  EXPECT_LT(max_diff(lin(x), expect), 1e-5);
+  EXPECT_LT(testing::max_abs_diff(lin(x), expect), 1e-5);
   auto full = lin(x).detach();
   auto rows = torch::tensor({4, 0, 2}, torch::kLong);
   lin->keep_rows(rows);
-  EXPECT_LT(max_diff(lin(x), full.index_select(1, rows)), 1e-6);
+  EXPECT_LT(testing::max_abs_diff(lin(x), full.index_select(1, rows)), 1e-6);
   lin->fold_transform();  // α into the weights, transform gone, same function
   EXPECT_EQ(lin->transform(), nullptr);
-  EXPECT_LT(max_diff(lin(x), full.index_select(1, rows)), 1e-5);
+  EXPECT_LT(testing::max_abs_diff(lin(x), full.index_select(1, rows)), 1e-5);
 }
 
 TEST(PrunableLinear, Bf16ComputeCloseToFp32) {
@@ -131,7 +128,7 @@ TEST(PrunableLinear, Bf16ComputeCloseToFp32) {
   auto y = lin(x);
   EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
   EXPECT_EQ(lin->weight.scalar_type(), torch::kFloat);  // fp32 master weights
-  const double rel = max_diff(y, ref) / ref.abs().max().item<double>();
+  const double rel = testing::max_abs_diff(y, ref) / ref.abs().max().item<double>();
   EXPECT_LT(rel, 2e-2);
   EXPECT_GT(rel, 0.0);  // it really ran in bf16
   y.to(torch::kFloat).sum().backward();

@@ -22,7 +22,7 @@ using testing::max_abs_diff;
 using testing::run_reference;
 namespace fs = std::filesystem;
 
-constexpr double kTol = 1e-4;
+constexpr double kClassifierTol = 1e-4;
 
 struct Case {
   std::string variant;
@@ -46,17 +46,17 @@ TEST_P(ClassifierReference, LogitsLossAndGradientsMatch) {
   model.train(false);  // the reference has no dropout
   auto logits =
       model.forward(ref.at("input_ids"), ref.at("token_type_ids"), ref.at("attention_mask"));
-  EXPECT_LT(max_abs_diff(logits, ref.at("logits")), kTol);
+  EXPECT_LT(max_abs_diff(logits, ref.at("logits")), kClassifierTol);
   auto loss = sequence_classification_loss(logits, ref.at("labels"));
-  EXPECT_LT(std::abs(loss.item<double>() - ref.at("loss").item<double>()), kTol);
+  EXPECT_LT(std::abs(loss.item<double>() - ref.at("loss").item<double>()), kClassifierTol);
   loss.backward();
   std::map<std::string, torch::Tensor> params;
   for (auto& [n, p] : model.named_parameters()) params[n] = p;
   EXPECT_LT(max_abs_diff(params.at("classifier.weight").grad(), ref.at("grad.classifier.weight")),
-            kTol);
+            kClassifierTol);
   EXPECT_LT(max_abs_diff(params.at("bert.pooler.dense.weight").grad(),
                          ref.at("grad.bert.pooler.dense.weight")),
-            kTol);
+            kClassifierTol);
 }
 
 INSTANTIATE_TEST_SUITE_P(Heads, ClassifierReference,

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "dist/communicator.h"
+#include "dist/data_plane_check.h"
 
 namespace kd::dist {
 namespace {
@@ -65,6 +66,52 @@ TEST(MpiCommunicator, RejectsNonContiguousTensor) {
   auto comm = world();
   auto t = torch::ones({4, 4}).t();
   EXPECT_THROW(comm->allreduce(t, ReduceOp::Sum), std::exception);
+}
+
+TEST(MpiCommunicator, AllreduceHostKeepsDtypeAndValues) {
+  auto comm = world();
+  auto d = torch::tensor({0.25, 1e15}, torch::kFloat64) * (comm->rank() + 1);
+  comm->allreduce_host(d);
+  EXPECT_TRUE(torch::equal(d, torch::tensor({0.75, 3e15}, torch::kFloat64)));
+  auto big = torch::tensor({(int64_t{1} << 51) + comm->rank()}, torch::kInt64);
+  comm->allreduce_host(big);  // exact: the sum is below 2^53
+  EXPECT_EQ(big.item<int64_t>(), (int64_t{1} << 52) + 1);
+  auto f = torch::full({2, 3}, static_cast<float>(comm->rank()) - 0.5f);
+  comm->allreduce_host(f, ReduceOp::Max);
+  EXPECT_EQ(f.scalar_type(), torch::kFloat);
+  EXPECT_TRUE(torch::equal(f, torch::full({2, 3}, 0.5f)));
+  auto strided = torch::ones({4, 4}).t();
+  EXPECT_THROW(comm->allreduce_host(strided), std::exception);
+}
+
+// The check the end-to-end tests run under (KD_CHECK_DATA_PLANE=1): a host tensor on the data
+// plane is refused on every rank before anything is sent (so no rank waits for another), unless
+// it is a model tensor; the control plane and split groups are checked alike.
+TEST(DataPlaneCheck, RefusesHostTensorsOutsideAModelTensorScope) {
+  auto checked = with_data_plane_check(world());
+  auto t = torch::ones({3});
+  try {
+    checked->allreduce(t);
+    ADD_FAILURE() << "a host tensor passed the data-plane check";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("allreduce_host"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(checked->allreduce_async(t), std::exception);
+  EXPECT_THROW(checked->broadcast(t, 0), std::exception);
+  auto pair = checked->split(0, checked->rank());
+  ASSERT_NE(pair, nullptr);
+  EXPECT_THROW(pair->allreduce(t), std::exception);
+  EXPECT_EQ(checked->split(-1, 0), nullptr);
+  {
+    ModelTensorScope model_tensors;
+    checked->allreduce(t);
+    pair->allreduce_async(t)->wait();
+  }
+  EXPECT_TRUE(torch::equal(t, torch::full({3}, 4.0f)));
+  EXPECT_FALSE(ModelTensorScope::active());
+  auto host = torch::tensor({1.0 + checked->rank()}, torch::kFloat64);
+  checked->allreduce_host(host);
+  EXPECT_EQ(host.item<double>(), 3.0);
 }
 
 }  // namespace

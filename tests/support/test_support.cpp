@@ -1,9 +1,12 @@
 #include "support/test_support.h"
 
+#include <gtest/gtest.h>
+
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <vector>
 
@@ -42,6 +45,15 @@ std::string source_path(const std::string& relative) {
 
 std::string vocab_path() {
   return source_path("data/vocab/bert-base-uncased-vocab.txt");
+}
+
+void write_text(const std::string& path, const std::string& data) {
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  std::ofstream f(path, std::ios::binary);
+  f << data;
+  f.close();
+  if (!f) ADD_FAILURE() << "could not write " << path;
 }
 
 }  // namespace kd::test

@@ -11,5 +11,7 @@ std::string temp_dir(const std::string& name);
 std::string source_path(const std::string& relative);
 // ../shared/data/... beside the project root, or the copy in the tree if shared/ is absent.
 std::string vocab_path();
+// Writes `data` to `path` (binary), making its parent directories; fails the test on error.
+void write_text(const std::string& path, const std::string& data);
 
 }  // namespace kd::test

@@ -13,12 +13,6 @@ namespace {
 
 using Lines = std::vector<std::string>;
 
-void write_file(const std::string& path, const std::string& data) {
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  std::ofstream f(path, std::ios::binary);
-  f << data;
-}
-
 TEST(WikiExtractorReader, DocFormat) {
   std::string path = test::source_path("tests/text/fixtures/wikiextractor_docs.txt");
   SentenceSplitter sp;
@@ -51,9 +45,9 @@ TEST(WikiExtractorReader, JsonLines) {
 
 TEST(WikiExtractorReader, UnclosedDocCounted) {
   std::string dir = test::temp_dir("wikiextractor");
-  write_file(dir + "/wiki_00",
-             "<doc id=\"1\" title=\"A\">\nA\nFirst text.\n<doc id=\"2\" title=\"B\">"
-             "\nB\nSecond text.\n");
+  test::write_text(dir + "/wiki_00",
+                   "<doc id=\"1\" title=\"A\">\nA\nFirst text.\n<doc id=\"2\" title=\"B\">"
+                   "\nB\nSecond text.\n");
   SentenceSplitter sp;
   std::vector<RawDocument> docs;
   auto r = read_corpus_file(dir + "/wiki_00", CorpusFormat::kAuto, sp, docs);
@@ -64,11 +58,11 @@ TEST(WikiExtractorReader, UnclosedDocCounted) {
 
 TEST(BookCorpus, OneDocumentPerBookInATree) {
   std::string dir = test::temp_dir("bookcorpus");
-  write_file(dir + "/Fantasy/book_b.txt",
-             "Chapter 1\n\nThe hero woke. She ran.\n\n\nChapter 2\n\nThe end came.\n");
-  write_file(dir + "/Adventure/book_a.txt", "Once upon a time.\n\nThey lived.\n");
-  write_file(dir + "/Adventure/README.md", "not a book\n");
-  write_file(dir + "/Fantasy/empty.txt", "");
+  test::write_text(dir + "/Fantasy/book_b.txt",
+                   "Chapter 1\n\nThe hero woke. She ran.\n\n\nChapter 2\n\nThe end came.\n");
+  test::write_text(dir + "/Adventure/book_a.txt", "Once upon a time.\n\nThey lived.\n");
+  test::write_text(dir + "/Adventure/README.md", "not a book\n");
+  test::write_text(dir + "/Fantasy/empty.txt", "");
   std::vector<FileReport> missing;
   auto files = expand_inputs({dir}, missing);
   ASSERT_EQ(files.size(), 4u);

@@ -20,11 +20,6 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-void write_file(const std::string& path, const std::string& data) {
-  std::ofstream f(path, std::ios::binary);
-  f << data;
-}
-
 std::string bz2(const std::string& data, int block_size_100k = 9) {
   unsigned int n = static_cast<unsigned int>(data.size() + data.size() / 100 + 600);
   std::string out(n, '\0');
@@ -72,10 +67,10 @@ TEST(WikipediaReader, PlainXmlDump) {
 TEST(WikipediaReader, Bzip2AndMultistream) {
   std::string dir = test::temp_dir("wiki_bz2");
   std::string xml = slurp(fixture());
-  write_file(dir + "/enwiki-pages-articles.xml.bz2", bz2(xml));
+  test::write_text(dir + "/enwiki-pages-articles.xml.bz2", bz2(xml));
   // Multistream dumps are bz2 streams back to back.
   size_t half = xml.find("<page>", xml.size() / 2);
-  write_file(dir + "/multi.xml.bz2", bz2(xml.substr(0, half)) + bz2(xml.substr(half)));
+  test::write_text(dir + "/multi.xml.bz2", bz2(xml.substr(0, half)) + bz2(xml.substr(half)));
   for (const char* name : {"/enwiki-pages-articles.xml.bz2", "/multi.xml.bz2"}) {
     SentenceSplitter sp;
     std::vector<RawDocument> docs;
@@ -106,7 +101,7 @@ TEST(WikipediaReader, TruncatedBzip2IsReportedWithArticleCount) {
   const int n = 3000;
   std::string full = bz2(generated_dump(n), 1);  // 100k blocks: several blocks
   std::string path = dir + "/cut.xml.bz2";
-  write_file(path, full.substr(0, full.size() * 6 / 10));
+  test::write_text(path, full.substr(0, full.size() * 6 / 10));
   SentenceSplitter sp;
   std::vector<RawDocument> docs;
   auto r = read_wikipedia_dump(path, sp, docs);
@@ -121,7 +116,7 @@ TEST(WikipediaReader, TruncatedBzip2IsReportedWithArticleCount) {
   EXPECT_FALSE(r.problems().empty());
 
   // The untruncated file reads completely.
-  write_file(path, full);
+  test::write_text(path, full);
   docs.clear();
   r = read_wikipedia_dump(path, sp, docs);
   EXPECT_TRUE(r.error.empty()) << r.error;
@@ -132,18 +127,18 @@ TEST(WikipediaReader, BadInputNeverThrows) {
   std::string dir = test::temp_dir("wiki_bad");
   SentenceSplitter sp;
   std::vector<RawDocument> docs;
-  write_file(dir + "/empty.xml", "");
+  test::write_text(dir + "/empty.xml", "");
   auto r = read_wikipedia_dump(dir + "/empty.xml", sp, docs);
   EXPECT_EQ(r.problems(), "empty file");
 
   std::string xml = slurp(fixture());
-  write_file(dir + "/broken.xml", xml.substr(0, xml.find("<title>Cat")) + "<<<");
+  test::write_text(dir + "/broken.xml", xml.substr(0, xml.find("<title>Cat")) + "<<<");
   r = read_wikipedia_dump(dir + "/broken.xml", sp, docs);
   EXPECT_NE(r.error.find("XML error"), std::string::npos) << r.error;
   EXPECT_EQ(r.documents, 1u);  // Dog was read before the damage
 
   std::string garbage = "BZh9" + std::string(200, 'x');
-  write_file(dir + "/garbage.xml.bz2", garbage);
+  test::write_text(dir + "/garbage.xml.bz2", garbage);
   r = read_wikipedia_dump(dir + "/garbage.xml.bz2", sp, docs);
   EXPECT_NE(r.error.find("bz2"), std::string::npos) << r.error;
 

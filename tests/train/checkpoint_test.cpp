@@ -36,6 +36,23 @@ TEST(Checkpoint, AutoResumeFindsNewestCompleteCheckpoint) {
   EXPECT_TRUE(fs::exists(fs::path(checkpoints_dir(run.string())) / "step_00000010"));
 }
 
+TEST(Checkpoint, PruningCountsOnlyCompleteCheckpoints) {
+  fs::path run = test::temp_dir("ckpt-prune");
+  const fs::path root = checkpoints_dir(run.string());
+  make_complete(run, 2);
+  make_complete(run, 4);
+  // Newer directories that are not checkpoints one could resume from: a damaged one (its state
+  // file lost) and an unfinished .tmp.
+  fs::create_directories(root / "step_00000006");
+  fs::create_directories(root / "step_00000008.tmp");
+  prune_checkpoints(run.string(), 1);
+  EXPECT_FALSE(fs::exists(root / "step_00000002"));
+  EXPECT_TRUE(fs::exists(root / "step_00000004"));  // the newest complete one is kept
+  auto found = find_resume_checkpoint(run.string(), "auto");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(fs::path(*found).filename(), "step_00000004");
+}
+
 TEST(Checkpoint, ACrashBeforeLatestMovedResumesTheNewerCompleteOne) {
   fs::path run = test::temp_dir("ckpt-renamed");
   make_complete(run, 4);

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/check.h"
+#include "common/strings.h"
 
 namespace kd::methods::finetune {
 namespace {
@@ -64,11 +65,6 @@ void check_example(const TaskSpec& spec, const TaskExample& ex, const std::strin
            "{}:{}: {} needs a text pair; the second text is empty", path, ex.line, spec.name);
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 }  // namespace
 
 std::vector<std::string> split_tabs(const std::string& line) {
@@ -87,7 +83,7 @@ bool is_jsonl_path(const std::string& path) {
 }
 
 TaskSpec glue_task(const std::string& name) {
-  const std::string n = lower(name);
+  const std::string n = ascii_lower(name);
   const std::vector<std::string> binary = {"0", "1"}, nli = {"entailment", "not_entailment"};
   if (n == "cola") return {"CoLA", binary, false, "mcc", {}};
   if (n == "sst-2" || n == "sst2") return {"SST-2", binary, false, "accuracy", {}};

@@ -125,7 +125,7 @@ std::map<std::string, ProbeScore> score_probes(model::BertForPreTraining& model,
   }
   if (was_training) model->train();
   auto all = torch::tensor(sums, torch::kFloat64);
-  comm.allreduce(all);
+  comm.allreduce_host(all);
   std::map<std::string, ProbeScore> out;
   for (size_t g = 0; g < names.size(); ++g) {
     ProbeScore s;

@@ -206,7 +206,7 @@ PromptScores score_prompts(model::BertForPreTraining& model, const torch::Tensor
     sums[r][2] = all[i]->hitsk;
     sums[r][3] = all[i]->reciprocal_rank;
   }
-  comm.allreduce(sums);
+  comm.allreduce_host(sums);
   for (size_t i = 0; i < all.size(); ++i) {
     const auto r = static_cast<int64_t>(i);
     all[i]->facts = static_cast<int64_t>(sums[r][0].item<double>());

@@ -36,7 +36,7 @@ nlohmann::json specialisation_matrix(model::BertForPreTraining& model,
     for (size_t j = 0; j < R; ++j) cells[i][j] = score(tests[j]);
     RelationMasks::detach(model);
   }
-  comm.allreduce(cells);
+  comm.allreduce_host(cells);
   nlohmann::json out = {{"relations", relations}, {"p_at_1", nlohmann::json::array()}};
   double diagonal = 0, shifted = 0, full = 0;
   for (size_t i = 0; i < R; ++i) {
@@ -120,7 +120,7 @@ nlohmann::json combined_mask_report(model::BertForPreTraining& model,
     cells[k][static_cast<int64_t>(tests.size())] = zeros / std::max(1.0, total);
     RelationMasks::detach(model);
   }
-  comm.allreduce(cells);
+  comm.allreduce_host(cells);
   nlohmann::json out = nlohmann::json::object();
   for (size_t k = 0; k < kinds.size(); ++k) {
     std::vector<double> row;

@@ -21,7 +21,7 @@ PruneDecision agree_on_decision(dist::Communicator& comm, const model::BertConfi
   PruningVectors scores = alpha.abs_detached();
   for (auto& [name, t] : scores.named()) {
     auto cpu = t.to(torch::kCPU).contiguous();
-    comm.allreduce(cpu, dist::ReduceOp::Sum);
+    comm.allreduce_host(cpu, dist::ReduceOp::Sum);
     t.copy_(cpu / comm.size());
   }
   std::string planned;
