@@ -10,6 +10,7 @@ namespace kd {
 namespace {
 std::atomic<int> g_signal{0};
 char g_identity[256] = "kdprune";
+thread_local char g_context[200] = "";
 std::atomic<int64_t> g_step{-1};
 
 extern "C" void on_stop_signal(int sig) {
@@ -73,6 +74,10 @@ extern "C" void on_fatal_signal(int sig) {
     line.put(" at training step ");
     line.put_int(step);
   }
+  if (g_context[0] != '\0') {
+    line.put(" while ");
+    line.put(g_context);
+  }
   line.put("\n");
   ssize_t ignored = ::write(2, line.text, line.size);
   (void)ignored;
@@ -112,6 +117,14 @@ void set_crash_identity(const std::string& where) {
 
 void set_crash_step(int64_t step) {
   g_step.store(step);
+}
+
+CrashContext::CrashContext(const std::string& what) : previous_(g_context) {
+  std::snprintf(g_context, sizeof(g_context), "%s", what.c_str());
+}
+
+CrashContext::~CrashContext() {
+  std::snprintf(g_context, sizeof(g_context), "%s", previous_.c_str());
 }
 
 }  // namespace kd

@@ -26,4 +26,18 @@ void set_crash_identity(const std::string& where);
 // The training step the fatal-signal line reports (-1: not training).
 void set_crash_step(int64_t step);
 
+// What this thread is doing, for the fatal-signal line ("... while opening shard 'x.h5'"): a
+// crash inside a library (HDF5 on a corrupt file) then names the input. Per thread, for the
+// scope's lifetime; copied into a fixed buffer (the handler may not allocate).
+class CrashContext {
+ public:
+  explicit CrashContext(const std::string& what);
+  ~CrashContext();
+  CrashContext(const CrashContext&) = delete;
+  CrashContext& operator=(const CrashContext&) = delete;
+
+ private:
+  std::string previous_;
+};
+
 }  // namespace kd

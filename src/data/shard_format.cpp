@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "common/signals.h"
 #include "data/chunk_codec.h"
 #include "data/h5_util.h"
 
@@ -182,6 +183,9 @@ struct ShardReader::Handles {
 };
 
 ShardReader::ShardReader(const std::string& path) : path_(path), h_(std::make_unique<Handles>()) {
+  // libhdf5 1.10.8 can crash on a corrupt file as it opens it (docs/fuzzing.md, open finding):
+  // the fatal-signal line then names the file.
+  CrashContext crash_context("opening shard '" + path + "'");
   h5::silence_errors();
   std::error_code ec;
   KD_CHECK_HINT(fs::is_regular_file(path, ec), "check the data.train file list in the config",

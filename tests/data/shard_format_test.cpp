@@ -13,6 +13,7 @@
 #include <functional>
 
 #include "common/check.h"
+#include "common/signals.h"
 #include "data/shard_test_sizes.h"
 #include "data/shard_test_util.h"
 #include "support/test_support.h"
@@ -303,6 +304,20 @@ TEST(ShardFormat, TruncatedFile) {
 // Found by tests/fuzz (fuzz_shard): a compact dataset whose header declares 5-byte integers
 // over 3 bytes of stored data made HDF5 1.10's H5Dread copy past its buffer (heap overflow).
 // The reader now rejects storage that does not match the shape when the file opens.
+// The open libhdf5 finding (docs/fuzzing.md): HDF5 copies a corrupt local heap into the NULL that
+// malloc returned (SIGSEGV; under ASan its report and SIGABRT). kdprune cannot prevent the crash,
+// but its fatal-signal line names the file.
+TEST(ShardFormatDeathTest, ACrashInsideHdf5WhileOpeningNamesTheShard) {
+  const std::string file = test::source_path("tests/fuzz/open/fuzz_shard_hdf5_null_heap.shard");
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        install_fatal_signal_handlers();
+        ShardReader reader(file);
+      },
+      "received SIG[A-Z]+.* while opening shard '.*fuzz_shard_hdf5_null_heap.shard'");
+}
+
 TEST(ShardFormat, CompactStorageSmallerThanShape) {
   const std::string path = test::temp_dir("shard_compact") + "/bad.h5";
   fs::copy_file(test::source_path("tests/data/fixtures/compact_size_mismatch.shard"), path,
