@@ -368,8 +368,7 @@ SpamAssassinData read_spam_assassin(const std::string& dir, size_t max_bytes) {
     std::vector<std::string> files;
     for (const auto& e : fs::directory_iterator(gdir)) {
       const std::string name = e.path().filename().string();
-      if (e.is_regular_file() && name.size() > 4 && name.compare(name.size() - 4, 4, ".txt") == 0)
-        files.push_back(name);
+      if (e.is_regular_file() && name.size() > 4 && ends_with(name, ".txt")) files.push_back(name);
     }
     std::sort(files.begin(), files.end());
     for (const auto& name : files) {

@@ -39,8 +39,6 @@ const std::vector<RelationSpec>& relation_specs() {
   return specs;
 }
 
-namespace {}  // namespace
-
 std::string object_word(const WordNetSynset& s, const text::WordPieceTokenizer& tok, bool& single) {
   for (const auto& w : s.words) {
     std::string l = ascii_lower(w);

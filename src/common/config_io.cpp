@@ -1,4 +1,5 @@
 #include "common/config_io.h"
+#include "common/strings.h"
 
 #include <filesystem>
 
@@ -15,9 +16,7 @@ const char* renamed_key(const std::string& where) {
       {"eval.data", "data.heldout"},
   };
   for (const auto& [old_key, new_key] : renamed) {
-    const std::string o = old_key;
-    if (where.size() >= o.size() && where.compare(where.size() - o.size(), o.size(), o) == 0)
-      return new_key;
+    if (ends_with(where, old_key)) return new_key;
   }
   return nullptr;
 }

@@ -10,7 +10,6 @@
 #include "text/wikipedia_reader.h"
 
 namespace kd::text {
-namespace {}  // namespace
 
 CorpusFormat parse_corpus_format(const std::string& name) {
   if (name == "auto") return CorpusFormat::kAuto;

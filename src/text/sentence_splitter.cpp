@@ -1,4 +1,5 @@
 #include "text/sentence_splitter.h"
+#include "common/strings.h"
 
 #include <algorithm>
 #include <cctype>
@@ -43,8 +44,7 @@ SentenceSplitter::SentenceSplitter() {
 }
 
 bool SentenceSplitter::is_abbreviation(std::string_view word) const {
-  std::string w;
-  for (char c : word) w.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  std::string w = ascii_lower(word);
   while (!w.empty() && (w.front() == '(' || w.front() == '"' || w.front() == '\''))
     w.erase(w.begin());
   if (w.size() == 1 && std::isalpha(static_cast<unsigned char>(w[0]))) return true;  // initial

@@ -335,10 +335,7 @@ std::vector<std::string> clean_wikitext(std::string_view wikitext) {
 
 bool is_disambiguation(std::string_view title, std::string_view wikitext) {
   std::string lt = ascii_lower(trim_space(title));
-  const std::string_view suffix = "(disambiguation)";
-  if (lt.size() >= suffix.size() &&
-      lt.compare(lt.size() - suffix.size(), suffix.size(), suffix) == 0)
-    return true;
+  if (ends_with(lt, "(disambiguation)")) return true;
   for (size_t i = wikitext.find("{{"); i != std::string_view::npos;
        i = wikitext.find("{{", i + 2)) {
     size_t e = wikitext.find_first_of("|}\n", i + 2);

@@ -79,7 +79,7 @@ std::vector<std::string> split_tabs(const std::string& line) {
 }
 
 bool is_jsonl_path(const std::string& path) {
-  return path.size() > 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0;
+  return path.size() > 6 && ends_with(path, ".jsonl");
 }
 
 TaskSpec glue_task(const std::string& name) {
