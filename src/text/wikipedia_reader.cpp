@@ -16,6 +16,16 @@ namespace kd::text {
 namespace fs = std::filesystem;
 namespace {
 
+// The parser's current line. Expat 2.9 (Debian 13) deprecates XML_GetCurrentLineNumber for its
+// 64-bit variant; 2.5 (Debian 12) has only the former.
+uint64_t xml_line(XML_Parser parser) {
+#if XML_MAJOR_VERSION > 2 || (XML_MAJOR_VERSION == 2 && XML_MINOR_VERSION >= 9)
+  return XML_GetCurrentLineNumber64(parser);
+#else
+  return XML_GetCurrentLineNumber(parser);
+#endif
+}
+
 // Plain or bz2-compressed bytes of a file. bz2 files may hold several concatenated streams
 // (the multistream dumps). read() returns the number of bytes produced, 0 at a clean end, and
 // -1 with error() set on a read error, corrupt data or a stream cut short.
@@ -214,8 +224,7 @@ FileReport read_wikipedia_dump(const std::string& path, const SentenceSplitter& 
     xml_bytes += n;
     if (xml_bytes == 0) break;  // empty file: reported as such, not as an XML error
     if (XML_Parse(parser.get(), buf.data(), static_cast<int>(n), n == 0) == XML_STATUS_ERROR) {
-      r.error = std::string("XML error at line ") +
-                std::to_string(XML_GetCurrentLineNumber(parser.get())) + ": " +
+      r.error = std::string("XML error at line ") + std::to_string(xml_line(parser.get())) + ": " +
                 XML_ErrorString(XML_GetErrorCode(parser.get())) + where();
       break;
     }

@@ -4,7 +4,8 @@
 #     the held-out shard; fill-mask, inspect and eval-mlm read the student;
 #   - stopped at step 4 and resumed, it gives the same 8 per-step losses as an uninterrupted
 #     run (tutor sampling, dropout, data cursor, tutor and heads all restored);
-#   - the kd and mlm baselines and the generator tutor run;
+#   - the kd, minilm and mlm baselines, the generator tutor and the variants of r_T, the tutor
+#     head's init and the reward run;
 #   - eval-mlm on 2 ranks equals eval-mlm on 1 rank; bad configs fail with clear messages.
 source "$(dirname "$0")/common.sh"
 kdprune="$1"; data="$2"; work="$3"
@@ -50,13 +51,16 @@ losses "$work/resumed/metrics.jsonl" > "$work/resumed.losses"
 diff "$work/straight.losses" "$work/resumed.losses" || fail "resumed distillation diverged"
 
 # Baselines and the generator tutor (1 rank, 3 steps).
-for variant in "distill.method=kd" "distill.method=mlm" "tutor.kind=generator" "distill.student_ratio=probs"; do
+for variant in "distill.method=kd" "distill.method=mlm" "distill.method=minilm" "tutor.kind=generator" \
+               "distill.student_ratio=probs" "distill.teacher_ratio=pseudo" "tutor.head_init=teacher" \
+               "distill.reward=teacher"; do
   name="${variant//[=.]/_}"
   "$kdprune" distill "${common[@]}" --set "$variant" --set train.steps=3 --set run_dir="$work/$name" \
     > "$work/$name.log" 2>&1 || { cat "$work/$name.log"; fail "distill --set $variant failed"; }
   grep -q "heldout_mlm_acc" "$work/$name.log" || fail "$variant: no evaluation"
 done
 grep -q '"kd"' "$work/distill_method_kd/metrics.jsonl" || fail "kd baseline does not log its KD term"
+grep -q '"minilm"' "$work/distill_method_minilm/metrics.jsonl" || fail "minilm does not log its relation term"
 
 # eval-mlm: 2 ranks give the 1-rank numbers (batch 1: nothing left out on either).
 "$kdprune" eval-mlm --model "$student" --data "$data/heldout/*.h5" --batch-size 1 --json "$work/e1.json" > "$work/e1.log" 2>&1 ||

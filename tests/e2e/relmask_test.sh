@@ -34,7 +34,23 @@ assert all(len(c["p_at_1"]) == 3 for c in comb.values())  # not vacuous: the tea
 for i, r in enumerate(one):
     assert abs(s1["p_at_1"][i][i] - r["test"]["p_at_1"]) < 1e-12, (i, s1, r)
     assert abs(s1["full_model"][i] - r["test_full_model"]["p_at_1"]) < 1e-12, (i, s1, r)
+# The controls (issue 17): a random mask per relation (the same 10 test facts as the report, so
+# the specialisation's control row equals the report's column), training's flips, the paper's
+# train-fact protocol, the overlap against chance and the independent combinations.
+for i, r in enumerate(one):
+    assert 0.4 < r["initial_sparsity"] < 0.6, r          # the default normal prior: ~50%
+    assert 0 < r["flipped"] < 1, r
+    assert r["train"]["facts"] == 10 and r["test_random_mask"]["facts"] == 10, r
+    assert abs(s1["random_mask"][i] - r["test_random_mask"]["p_at_1"]) < 1e-12, (i, s1, r)
+ov = s1["overlap"]
+assert len(ov["ratio"]) == 3 and all(len(row) == 3 for row in ov["ratio"]), ov
+assert all(v > 0 for row in ov["ratio"] for v in row), ov
+for how in ("union", "intersection"):
+    assert 0 <= comb[how]["sparsity_if_independent"] <= 1, comb
+assert comb["union"]["sparsity_if_independent"] < comb["intersection"]["sparsity_if_independent"], comb
 PY
+grep -q "random mask" "$work/one.log" && grep -q "mask overlap" "$work/one.log" ||
+  { cat "$work/one.log"; fail "the controls are not printed"; }
 for rel in IsA PartOf Antonym; do [ -s "$work/two/masks/$rel.safetensors" ] || fail "no mask file for $rel"; done
 $KD_MPIRUN -np 2 "$kdprune" relmask "${args[@]}" --set run_dir="$work/two" > "$work/again.log" 2>&1 || fail "re-run"
 [ "$(grep -c "done in an earlier run" "$work/again.log")" = 3 ] || fail "re-run did not keep the finished relations"

@@ -1,5 +1,6 @@
-// Tutor-KD reward and loss math on hand-built distributions (METHODS.md §1), and the
-// distillation terms vanishing when the student is the teacher.
+// Tutor-KD reward and loss math on hand-built distributions (METHODS.md §1), the distillation
+// terms vanishing when the student is the teacher, and the released code's choices beside
+// kdprune's variants: r_T from X^M or X', a random or teacher-copied tutor head, reward ablations.
 #include <gtest/gtest.h>
 
 #include "common/check.h"
@@ -16,6 +17,26 @@ torch::Tensor logits_of(std::vector<std::vector<double>> probs) {
   std::vector<torch::Tensor> rows;
   for (auto& r : probs) rows.push_back(torch::tensor(r, torch::kDouble).log().to(torch::kFloat));
   return torch::stack(rows);
+}
+
+// The tests' teacher (16 wide, 2 layers), a smaller student (8 wide, 1 layer) and an exact copy.
+model::BertForPreTraining tiny_model(int64_t hidden, int64_t layers, uint64_t seed) {
+  model::BertForPreTraining m(test::tiny_bert(hidden, layers));
+  m->init_weights(seed);
+  return m;
+}
+model::BertForPreTraining tiny_teacher() {
+  return tiny_model(16, 2, 3);
+}
+model::BertForPreTraining tiny_student() {
+  return tiny_model(8, 1, 4);
+}
+model::BertForPreTraining copy_of(model::BertForPreTraining& source) {
+  model::BertForPreTraining copy(source->config());
+  torch::NoGradGuard g;
+  auto src = source->named_parameters();
+  for (auto& kv : copy->named_parameters()) kv.value().copy_(*src.find(kv.key()));
+  return copy;
 }
 
 TEST(TutorKdRewards, TeacherRewardIsNegativeWhenTheTeacherPrefersTheReplacement) {
@@ -141,14 +162,8 @@ TEST(DistillLayers, HiddenAndAttentionLossesCompareMappedLayersOnRealTokens) {
 }
 
 TEST(Distiller, DistillationTermsVanishWhenTheStudentIsTheTeacher) {
-  model::BertForPreTraining teacher(test::tiny_bert(16, 2));
-  teacher->init_weights(3);
-  model::BertForPreTraining student(test::tiny_bert(16, 2));
-  {
-    torch::NoGradGuard g;
-    auto src = teacher->named_parameters();
-    for (auto& kv : student->named_parameters()) kv.value().copy_(*src.find(kv.key()));
-  }
+  auto teacher = tiny_teacher();
+  auto student = copy_of(teacher);
   auto batch = test::masked_batch(4, 8, 5);
   DistillConfig c;
   c.distill.method = "kd";
@@ -161,6 +176,8 @@ TEST(Distiller, DistillationTermsVanishWhenTheStudentIsTheTeacher) {
 
   c.distill.method = "tutor_kd";
   c.distill.student_ratio = "probs";
+  c.distill.teacher_ratio = "pseudo";  // r_T and r_S both from X': equal for equal models
+  c.tutor.head_init = "teacher";
   Distiller tkd(c, teacher, student);
   auto t = tkd.step(batch);
   EXPECT_NEAR(t.parts.at("hidden").item<double>(), 0.0, 1e-6);
@@ -171,8 +188,7 @@ TEST(Distiller, DistillationTermsVanishWhenTheStudentIsTheTeacher) {
   EXPECT_GT(t.parts.at("replaced").item<double>(), 0.0);
 
   // A different student: the terms are not vacuous.
-  model::BertForPreTraining other(test::tiny_bert(8, 1));
-  other->init_weights(11);
+  auto other = tiny_model(8, 1, 11);
   c.distill.method = "kd";
   Distiller kd2(c, teacher, other);
   auto r2 = kd2.step(batch);
@@ -182,10 +198,8 @@ TEST(Distiller, DistillationTermsVanishWhenTheStudentIsTheTeacher) {
 }
 
 TEST(Distiller, TutorAndStudentGetGradientsOnlyFromTheirOwnLosses) {
-  model::BertForPreTraining teacher(test::tiny_bert(16, 2));
-  teacher->init_weights(3);
-  model::BertForPreTraining student(test::tiny_bert(8, 1));
-  student->init_weights(4);
+  auto teacher = tiny_teacher();
+  auto student = tiny_student();
   DistillConfig c;
   c.weights.logit = c.weights.hidden = c.weights.attention = c.weights.mlm = 0;  // student off
   Distiller d(c, teacher, student);
@@ -200,6 +214,174 @@ TEST(Distiller, TutorAndStudentGetGradientsOnlyFromTheirOwnLosses) {
     }
   }
   for (auto& p : teacher->parameters()) EXPECT_FALSE(p.grad().defined());
+}
+
+// The released code's r_T: min(1, p_T(a)/p_T(x)) from the teacher's pass on X^M. With the tutor
+// head a copy of the teacher's, π is the teacher's distribution on X^M, so the tutor's samples can
+// be drawn again by hand from the same generator state and r_T worked out from them.
+TEST(Distiller, TeacherRatioComesFromTheMaskedInputOrThePseudoSample) {
+  auto teacher = tiny_teacher();
+  auto student = tiny_student();
+  auto batch = test::masked_batch(4, 8, 5);
+  DistillConfig c;
+  c.tutor.head_init = "teacher";
+  c.distill.student_ratio = "probs";
+  auto ratio_of = [&](const std::string& variant) {
+    c.distill.teacher_ratio = variant;
+    Distiller d(c, teacher, student);
+    torch::manual_seed(21);
+    return d.step(batch).parts.at("ratio_teacher").item<double>();
+  };
+  const double masked = ratio_of("masked"), pseudo = ratio_of("pseudo");
+  // By hand: the teacher on X^M, a sample from its distribution at the masked positions.
+  auto labels = batch.mlm_labels.reshape(-1);
+  auto pos = (labels != -100).nonzero().reshape(-1);
+  auto x = labels.index_select(0, pos);
+  model::ForwardOptions o;
+  o.mlm_positions = pos;
+  o.compute_nsp = false;
+  torch::Tensor logits;
+  {
+    torch::NoGradGuard g;
+    teacher->eval();
+    logits = teacher->forward(batch.input_ids, batch.token_type_ids, batch.attention_mask, o)
+                 .mlm_logits.to(torch::kFloat);
+  }
+  torch::manual_seed(21);
+  auto sampled = sample_categorical(torch::softmax(logits, -1));
+  auto p = pair_probs(logits, x, sampled);
+  const double by_hand =
+      capped_ratio(p, sampled != x).sum().item<double>() / static_cast<double>(x.numel());
+  EXPECT_NEAR(masked, by_hand, 1e-5);
+  EXPECT_GT(std::abs(masked - pseudo), 1e-3) << "on X' the teacher sees the replacement";
+  c.distill.teacher_ratio = "student";
+  EXPECT_THROW(Distiller(c, teacher, student), Error);
+}
+
+TEST(Distiller, TheTutorHeadStartsRandomAsReleasedOrAsTheTeachersHead) {
+  auto teacher = tiny_teacher();
+  auto student = tiny_student();
+  auto batch = test::masked_batch(4, 8, 5);
+  DistillConfig c;
+  auto first_kl = [&](const std::string& init) {
+    c.tutor.head_init = init;
+    Distiller d(c, teacher, student);
+    auto decoder = [&] {
+      for (auto& [name, t] : d.trainable_parameters())
+        if (name == "tutor.decoder_weight") return t;
+      return torch::Tensor();
+    }();
+    EXPECT_TRUE(decoder.defined());
+    const bool copied = torch::equal(decoder, teacher->embeddings->word_embeddings->weight);
+    EXPECT_EQ(copied, init == "teacher");
+    return d.step(batch).parts.at("kl").item<double>();
+  };
+  EXPECT_NEAR(first_kl("teacher"), 0.0, 1e-5);
+  EXPECT_GT(first_kl("random"), 1e-3);
+  c.tutor.head_init = "zeros";
+  EXPECT_THROW(Distiller(c, teacher, student), Error);
+}
+
+// Reward ablations: with the student equal to the teacher and both ratios from X', R_S = 0, so
+// the student-only reward gives no policy gradient and the teacher-only one equals both.
+TEST(Distiller, RewardAblationsUseOnlyTheChosenReward) {
+  auto teacher = tiny_teacher();
+  auto student = copy_of(teacher);
+  auto batch = test::masked_batch(4, 8, 5);
+  DistillConfig c;
+  c.distill.student_ratio = "probs";
+  c.distill.teacher_ratio = "pseudo";
+  auto policy_of = [&](const std::string& reward) {
+    c.distill.reward = reward;
+    Distiller d(c, teacher, student);
+    torch::manual_seed(8);
+    return d.step(batch).parts.at("policy").item<double>();
+  };
+  const double both = policy_of("both"), teacher_only = policy_of("teacher");
+  EXPECT_NEAR(policy_of("student"), 0.0, 1e-6);
+  EXPECT_GT(std::abs(both), 1e-4);
+  EXPECT_NEAR(teacher_only, both, 1e-6);
+  c.distill.reward = "tutor";
+  EXPECT_THROW(Distiller(c, teacher, student), Error);
+}
+
+// MiniLMv2's relation loss against a loop over batch rows, relation heads and real positions
+// in double precision, with different teacher and student widths and one padded row.
+TEST(MiniLm, RelationLossMatchesALoopByHandAndIgnoresPadding) {
+  torch::manual_seed(4);
+  const int64_t B = 2, T = 5, heads = 4;
+  std::array<torch::Tensor, 3> s, t;
+  for (auto& a : s) a = torch::randn({B, T, 8});
+  for (auto& a : t) a = torch::randn({B, T, 12});
+  auto mask = torch::ones({B, T}, torch::kLong);
+  mask[1][3] = mask[1][4] = 0;
+  auto relation = [&](const torch::Tensor& a, int64_t b, int64_t h, int64_t i, int64_t j) {
+    const int64_t d = a.size(2) / heads;
+    auto qi = a[b][i].narrow(0, h * d, d).to(torch::kDouble);
+    double z = 0;
+    for (int64_t k = 0; k < T; ++k)
+      if (mask[b][k].item<int64_t>())
+        z += std::exp(qi.dot(a[b][k].narrow(0, h * d, d).to(torch::kDouble)).item<double>() /
+                      std::sqrt(double(d)));
+    return std::exp(qi.dot(a[b][j].narrow(0, h * d, d).to(torch::kDouble)).item<double>() /
+                    std::sqrt(double(d))) /
+           z;
+  };
+  double total = 0, rows = 0;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t i = 0; i < T; ++i) {
+      if (!mask[b][i].item<int64_t>()) continue;
+      rows += heads;
+      for (int64_t h = 0; h < heads; ++h)
+        for (size_t which = 0; which < 3; ++which)
+          for (int64_t j = 0; j < T; ++j)
+            if (mask[b][j].item<int64_t>()) {
+              const double pt = relation(t[which], b, h, i, j), ps = relation(s[which], b, h, i, j);
+              total += pt * std::log(pt / ps);
+            }
+    }
+  const double loss = relation_loss(s, t, heads, mask).item<double>();
+  EXPECT_NEAR(loss, total / rows, 1e-5);
+  EXPECT_GT(loss, 1e-3);
+  // Padded positions (row 1, positions 3-4) do not matter, as queries or as keys.
+  for (auto& a : s) a[1].narrow(0, 3, 2).fill_(7.0);
+  EXPECT_NEAR(relation_loss(s, t, heads, mask).item<double>(), loss, 1e-6);
+  EXPECT_NEAR(relation_loss(t, t, heads, mask).item<double>(), 0.0, 1e-6);
+  EXPECT_THROW(relation_loss(s, t, 5, mask), Error);  // 5 divides neither 8 nor 12
+}
+
+TEST(MiniLm, TheStudentsLastLayerLearnsTheTeachersRelations) {
+  auto teacher = tiny_teacher();
+  auto same = copy_of(teacher);
+  auto batch = test::masked_batch(4, 8, 5);
+  DistillConfig c;
+  c.distill.method = "minilm";
+  Distiller equal(c, teacher, same);
+  EXPECT_NEAR(equal.step(batch).parts.at("minilm").item<double>(), 0.0, 1e-9);
+
+  auto student = tiny_student();
+  Distiller d(c, teacher, student);
+  auto r = d.step(batch);
+  // Weights of N(0, 0.02) make every relation nearly uniform: the KL is small but not zero.
+  EXPECT_GT(r.parts.at("minilm").item<double>(), 1e-5);
+  r.loss.backward();
+  for (const char* name : {"bert.encoder.layer.0.attention.self.query.weight",
+                           "bert.encoder.layer.0.attention.self.value.weight",
+                           "bert.embeddings.word_embeddings.weight"}) {
+    auto p = student->named_parameters()[name];
+    ASSERT_TRUE(p.grad().defined()) << name;
+    EXPECT_GT(p.grad().abs().sum().item<double>(), 0) << name;
+  }
+  for (auto& p : teacher->parameters()) EXPECT_FALSE(p.grad().defined());
+  // A teacher layer past the last, or relation heads that do not divide the widths (tiny_bert
+  // widths: 16 teacher, 8 student), are refused when the distiller is made.
+  c.distill.minilm_teacher_layer = 3;
+  EXPECT_THROW(Distiller(c, teacher, student), Error);
+  c.distill.minilm_teacher_layer = 1;
+  c.distill.minilm_relation_heads = 16;
+  EXPECT_THROW(Distiller(c, teacher, student), Error);
+  c.distill.minilm_relation_heads = 4;
+  EXPECT_GT(Distiller(c, teacher, student).step(batch).parts.at("minilm").item<double>(), 1e-5);
 }
 
 }  // namespace

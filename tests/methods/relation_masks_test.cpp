@@ -53,6 +53,7 @@ TEST(RelationMasks, InitialSparsityFollowsThePrior) {
   for (double g : {0.0, 0.41, 1.0, 2.95}) {
     MaskOptions o;
     o.kind = "stochastic";
+    o.prior = "constant";
     o.init = g;
     RelationMasks masks(m, o, 1);
     masks.attach(m);
@@ -68,9 +69,14 @@ TEST(RelationMasks, InitialSparsityFollowsThePrior) {
       }
     EXPECT_NEAR(zeros / total, 1.0 / (1.0 + std::exp(g)), 0.01) << "init " << g;
   }
-  // Deterministic, normal prior N(0, 1): half of the hard mask is zero.
+  // Deterministic, constant 0: σ(0) = 0.5 is not > 0.5, so every weight starts pruned (the trap
+  // `kdprune relmask` warns about); the default prior is the normal one.
+  MaskOptions constant;
+  constant.prior = "constant";
+  EXPECT_EQ(RelationMasks(m, constant, 9).sparsity(), 1.0);
+  // Deterministic, normal prior N(0, 1) (the default): half of the hard mask is zero.
   MaskOptions o;
-  o.prior = "normal";
+  ASSERT_EQ(o.prior, "normal");
   RelationMasks masks(m, o, 9);
   EXPECT_NEAR(masks.sparsity(), 0.5, 0.02);
   for (double s : masks.sparsity_per_matrix()) EXPECT_NEAR(s, 0.5, 0.1);

@@ -16,8 +16,13 @@ namespace fs = std::filesystem;
 
 void DistillConfig::validate() const {
   train::JobConfig::validate();
-  KD_CHECK(distill.method == "tutor_kd" || distill.method == "kd" || distill.method == "mlm",
-           "distill.method must be tutor_kd, kd or mlm (got '{}')", distill.method);
+  KD_CHECK(distill.method == "tutor_kd" || distill.method == "kd" || distill.method == "minilm" ||
+               distill.method == "mlm",
+           "distill.method must be tutor_kd, kd, minilm or mlm (got '{}')", distill.method);
+  KD_CHECK(distill.minilm_teacher_layer >= 0 && distill.minilm_relation_heads >= 0,
+           "distill.minilm_teacher_layer and distill.minilm_relation_heads must be >= 0 (0 = "
+           "default; got {} and {})",
+           distill.minilm_teacher_layer, distill.minilm_relation_heads);
   KD_CHECK(distill.temperature > 0, "distill.temperature must be > 0 (got {})",
            distill.temperature);
   for (auto [name, w] : {std::pair<const char*, double>{"logit", weights.logit},
@@ -25,6 +30,7 @@ void DistillConfig::validate() const {
                          {"attention", weights.attention},
                          {"mlm", weights.mlm},
                          {"kd", weights.kd},
+                         {"minilm", weights.minilm},
                          {"policy", weights.policy},
                          {"kl", weights.kl}})
     KD_CHECK(w >= 0, "weights.{} must be >= 0 (got {})", name, w);
@@ -68,7 +74,7 @@ int run_distill(const DistillConfig& config, std::shared_ptr<dist::Communicator>
 }
 
 KD_COMMAND("kdprune", "distill",
-           "distil a teacher into a student (Tutor-KD, plain KD or MLM-only baseline)",
+           "distil a teacher into a student (Tutor-KD, plain KD, MiniLMv2 or MLM-only baseline)",
            training_command<DistillConfig>(run_distill));
 
 }  // namespace kd::methods

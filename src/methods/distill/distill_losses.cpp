@@ -1,5 +1,7 @@
 #include "methods/distill/distill_losses.h"
 
+#include <cmath>
+
 #include "common/check.h"
 #include "model/shape_util.h"
 
@@ -142,6 +144,47 @@ torch::Tensor attention_loss(const std::vector<torch::Tensor>& student_scores,
     }
     const double denom = std::max(1.0, pair.sum().item<double>()) * s.size(1);
     auto term = ((s - t).pow(2) * pair).sum() / denom;
+    total = total.defined() ? total + term : term;
+  }
+  return total;
+}
+
+namespace {
+
+// log R [B, heads, T, T] for one of Q, K, V; padded keys get a large finite negative score, so
+// their probability is exactly 0 and 0 · log 0 never appears as NaN.
+torch::Tensor relation_log_probs(const torch::Tensor& a, int64_t heads,
+                                 const torch::Tensor& key_pad) {
+  const int64_t B = a.size(0), T = a.size(1), D = a.size(2);
+  KD_CHECK(heads > 0 && D % heads == 0,
+           "MiniLM relation heads: {} does not divide the query/key/value width {} (set "
+           "distill.minilm_relation_heads to a common divisor of the teacher's and student's)",
+           heads, D);
+  const int64_t d = D / heads;
+  auto x = a.to(torch::kFloat).view({B, T, heads, d}).transpose(1, 2);  // [B, R, T, d]
+  auto scores = torch::matmul(x, x.transpose(-1, -2)) / std::sqrt(static_cast<double>(d));
+  return torch::log_softmax(scores.masked_fill(key_pad, -1e9), -1);
+}
+
+}  // namespace
+
+torch::Tensor relation_loss(const std::array<torch::Tensor, 3>& student_qkv,
+                            const std::array<torch::Tensor, 3>& teacher_qkv, int64_t heads,
+                            const torch::Tensor& attention_mask) {
+  auto real = attention_mask.to(torch::kFloat);                         // [B, T]
+  auto key_pad = (real == 0).view({real.size(0), 1, 1, real.size(1)});  // [B, 1, 1, T]
+  const double rows = std::max(1.0, real.sum().item<double>()) * static_cast<double>(heads);
+  auto query_weight = real.view({real.size(0), 1, real.size(1)});  // [B, 1, T]
+  torch::Tensor total;
+  for (size_t i = 0; i < 3; ++i) {
+    KD_CHECK(student_qkv[i].dim() == 3 && teacher_qkv[i].dim() == 3 &&
+                 student_qkv[i].size(1) == teacher_qkv[i].size(1),
+             "relation_loss: student {} and teacher {} are not [B, T, D] of one batch",
+             model::shape_str(student_qkv[i].sizes()), model::shape_str(teacher_qkv[i].sizes()));
+    auto log_s = relation_log_probs(student_qkv[i], heads, key_pad);
+    auto log_t = relation_log_probs(teacher_qkv[i].detach(), heads, key_pad);
+    auto kl_rows = (log_t.exp() * (log_t - log_s)).sum(-1);  // [B, R, T]
+    auto term = (kl_rows * query_weight).sum() / rows;
     total = total.defined() ? total + term : term;
   }
   return total;

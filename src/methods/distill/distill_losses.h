@@ -1,10 +1,11 @@
-// The loss and reward terms of Tutor-KD (METHODS.md §1) and plain KD, as pure functions of
-// logits, hidden states and attention scores, so that each can be checked on hand-built inputs.
+// The loss and reward terms of Tutor-KD (METHODS.md §1), plain KD and MiniLMv2, as pure functions
+// of logits, hidden states and attention scores, so that each can be checked on hand-built inputs.
 // Conventions: M masked positions; logits [M, V] fp32; original x [M] and replacement a [M]
 // token ids (int64); every reward is returned detached.
 #pragma once
 #include <torch/torch.h>
 
+#include <array>
 #include <vector>
 
 namespace kd::methods::distill {
@@ -70,5 +71,14 @@ torch::Tensor attention_loss(const std::vector<torch::Tensor>& student_scores,
                              const std::vector<torch::Tensor>& teacher_scores,
                              const std::vector<int64_t>& layer_map,
                              const torch::Tensor& attention_mask);
+
+// MiniLMv2's multi-head self-attention relation loss (Wang et al. 2021): each of a layer's
+// query, key and value vectors [B, T, D] is split into `heads` relation heads of D/heads dims;
+// relation R = softmax(A Aᵀ / √(D/heads)) over the real keys; the loss is the sum over Q-Q, K-K
+// and V-V of KL(R_T || R_S), averaged over relation heads and real query positions
+// (attention_mask [B, T]). The teacher's and student's D may differ; `heads` must divide both.
+torch::Tensor relation_loss(const std::array<torch::Tensor, 3>& student_qkv,
+                            const std::array<torch::Tensor, 3>& teacher_qkv, int64_t heads,
+                            const torch::Tensor& attention_mask);
 
 }  // namespace kd::methods::distill

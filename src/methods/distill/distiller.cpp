@@ -42,10 +42,14 @@ Distiller::Distiller(const DistillConfig& config, model::BertForPreTraining teac
                      model::BertForPreTraining student)
     : config_(config), teacher_(std::move(teacher)), student_(std::move(student)) {
   const auto& d = config_.distill;
-  KD_CHECK(d.method == "tutor_kd" || d.method == "kd" || d.method == "mlm",
-           "distill.method must be tutor_kd, kd or mlm (got '{}')", d.method);
+  KD_CHECK(d.method == "tutor_kd" || d.method == "kd" || d.method == "minilm" || d.method == "mlm",
+           "distill.method must be tutor_kd, kd, minilm or mlm (got '{}')", d.method);
   KD_CHECK(d.student_ratio == "head" || d.student_ratio == "probs",
            "distill.student_ratio must be head or probs (got '{}')", d.student_ratio);
+  KD_CHECK(d.teacher_ratio == "masked" || d.teacher_ratio == "pseudo",
+           "distill.teacher_ratio must be masked or pseudo (got '{}')", d.teacher_ratio);
+  KD_CHECK(d.reward == "both" || d.reward == "teacher" || d.reward == "student",
+           "distill.reward must be both, teacher or student (got '{}')", d.reward);
   const auto& tc = teacher_->config();
   const auto& sc = student_->config();
   KD_CHECK_HINT(tc.vocab_size == sc.vocab_size, "give the student the teacher's vocab.txt",
@@ -58,7 +62,9 @@ Distiller::Distiller(const DistillConfig& config, model::BertForPreTraining teac
   student_->set_compute_dtype(dtype);
   student_->train();
   layer_map_ = resolve_layer_map(d.layer_map, sc.num_hidden_layers, tc.num_hidden_layers);
-  if (d.method != "mlm" && config_.weights.hidden > 0 && sc.hidden_size != tc.hidden_size)
+  if (d.method == "minilm") resolve_minilm();
+  const bool features = d.method == "kd" || d.method == "tutor_kd";
+  if (features && config_.weights.hidden > 0 && sc.hidden_size != tc.hidden_size)
     projection_ = torch::nn::Linear(sc.hidden_size, tc.hidden_size);
   if (d.method == "tutor_kd") {
     tutor_ = std::make_unique<Tutor>(config_.tutor, teacher_, config_.seed, dtype);
@@ -119,8 +125,9 @@ model::ForwardOptions Distiller::options(const torch::Tensor& pos, bool mlm) con
   o.mlm_positions = pos;
   o.compute_mlm = mlm;
   o.compute_nsp = false;
-  o.output_hidden_states = config_.distill.method != "mlm" && config_.weights.hidden > 0;
-  o.output_attentions = config_.distill.method != "mlm" && config_.weights.attention > 0;
+  const bool features = config_.distill.method == "kd" || config_.distill.method == "tutor_kd";
+  o.output_hidden_states = features && config_.weights.hidden > 0;
+  o.output_attentions = features && config_.weights.attention > 0;
   return o;
 }
 
@@ -143,6 +150,7 @@ DistillStep Distiller::step(const data::PretrainBatch& b) {
   times_ = {};
   if (m == "mlm") return step_mlm(b, pos, x);
   if (m == "kd") return step_kd(b, pos, x);
+  if (m == "minilm") return step_minilm(b, pos, x);
   return step_tutor_kd(b, pos, x);
 }
 
@@ -181,21 +189,86 @@ DistillStep Distiller::step_kd(const data::PretrainBatch& b, const torch::Tensor
            {"teacher_mlm_acc", accuracy(t.mlm_logits, x)}}};
 }
 
+void Distiller::resolve_minilm() {
+  const auto& d = config_.distill;
+  const int64_t lt = teacher_->num_layers(), ls = student_->num_layers();
+  KD_CHECK(d.minilm_teacher_layer <= lt,
+           "distill.minilm_teacher_layer {} is past the teacher's {} layers",
+           d.minilm_teacher_layer, lt);
+  minilm_teacher_layer_ = (d.minilm_teacher_layer == 0 ? lt : d.minilm_teacher_layer) - 1;
+  const auto td = teacher_->layer(minilm_teacher_layer_)->dims();
+  const auto sd = student_->layer(ls - 1)->dims();
+  minilm_heads_ = d.minilm_relation_heads > 0 ? d.minilm_relation_heads : td.num_heads;
+  for (auto [who, width] :
+       {std::pair<const char*, int64_t>{"teacher query/key", td.num_heads * td.qk_head_size},
+        {"teacher value", td.num_heads * td.v_head_size},
+        {"student query/key", sd.num_heads * sd.qk_head_size},
+        {"student value", sd.num_heads * sd.v_head_size}})
+    KD_CHECK_HINT(minilm_heads_ > 0 && width % minilm_heads_ == 0,
+                  "set distill.minilm_relation_heads to a common divisor of the teacher's and "
+                  "student's widths",
+                  "MiniLM: {} relation heads do not divide the {} width {}", minilm_heads_, who,
+                  width);
+}
+
+namespace {
+
+// Query, key and value projections [B, T, D] of layer `l`, recomputed from its input (the
+// previous layer's output, hidden_states[l]): the model's forward keeps them inside the layer.
+std::array<torch::Tensor, 3> layer_qkv(model::BertForPreTraining& m, int64_t l,
+                                       const model::BertOutput& out) {
+  auto layer = m->layer(l);
+  auto x = out.hidden_states.at(static_cast<size_t>(l)).to(layer->query->compute_dtype());
+  return {layer->query(x), layer->key(x), layer->value(x)};
+}
+
+}  // namespace
+
+DistillStep Distiller::step_minilm(const data::PretrainBatch& b, const torch::Tensor& pos,
+                                   const torch::Tensor& x) {
+  const auto& w = config_.weights;
+  model::ForwardOptions o;
+  o.mlm_positions = pos;
+  o.compute_nsp = false;
+  o.output_hidden_states = true;
+  auto t0 = Clock::now();
+  std::array<torch::Tensor, 3> teacher_qkv;
+  {
+    torch::NoGradGuard no_grad;
+    o.compute_mlm = false;
+    auto t = teacher_->forward(b.input_ids, b.token_type_ids, b.attention_mask, o);
+    teacher_qkv = layer_qkv(teacher_, minilm_teacher_layer_, t);
+  }
+  times_.teacher = seconds_since(t0);
+  t0 = Clock::now();
+  o.compute_mlm = w.mlm > 0;
+  auto s = student_->forward(b.input_ids, b.token_type_ids, b.attention_mask, o);
+  auto relations = relation_loss(layer_qkv(student_, student_->num_layers() - 1, s), teacher_qkv,
+                                 minilm_heads_, b.attention_mask);
+  auto mlm = w.mlm > 0 ? train::cross_entropy_mean(s.mlm_logits, x) : zero_like_loss(relations);
+  times_.student = seconds_since(t0);
+  DistillStep r{w.minilm * relations + w.mlm * mlm,
+                {{"minilm", value(relations)}, {"mlm", value(mlm)}}};
+  if (w.mlm > 0) r.parts["student_mlm_acc"] = accuracy(s.mlm_logits, x);
+  return r;
+}
+
 DistillStep Distiller::step_tutor_kd(const data::PretrainBatch& b, const torch::Tensor& pos,
                                      const torch::Tensor& x) {
   const auto& w = config_.weights;
   const auto& tc = config_.tutor;
   const bool head_ratio = config_.distill.student_ratio == "head";
+  const bool ratio_on_masked = config_.distill.teacher_ratio == "masked";
 
   // 1. The tutor reads the masked input X^M and proposes a token at every masked position.
   auto t0 = Clock::now();
   model::BertOutput t_masked;
-  const bool need_teacher_masked = tutor_->reads_teacher_states() || w.kl > 0;
+  const bool need_teacher_masked = tutor_->reads_teacher_states() || w.kl > 0 || ratio_on_masked;
   if (need_teacher_masked) {
     torch::NoGradGuard no_grad;
     model::ForwardOptions o;
     o.mlm_positions = pos;
-    o.compute_mlm = w.kl > 0;
+    o.compute_mlm = w.kl > 0 || ratio_on_masked;
     o.compute_nsp = false;
     t_masked = teacher_->forward(b.input_ids, b.token_type_ids, b.attention_mask, o);
   }
@@ -223,7 +296,7 @@ DistillStep Distiller::step_tutor_kd(const data::PretrainBatch& b, const torch::
   auto replaced = current != x;
   times_.tutor = seconds_since(t0);
 
-  // 3. Teacher on X': reward R_T and target ratio r_T.
+  // 3. Teacher on X': reward R_T; target ratio r_T from X^M (released) or X'.
   t0 = Clock::now();
   model::BertOutput t;
   {
@@ -234,7 +307,8 @@ DistillStep Distiller::step_tutor_kd(const data::PretrainBatch& b, const torch::
   t0 = Clock::now();
   auto p_t = pair_probs(t.mlm_logits, x, current);
   auto reward_t = teacher_reward(p_t);
-  auto ratio_t = capped_ratio(p_t, replaced);
+  auto ratio_t =
+      capped_ratio(ratio_on_masked ? pair_probs(t_masked.mlm_logits, x, current) : p_t, replaced);
 
   // 4. Student on X': modified-logit, hidden and attention losses.
   const bool student_mlm = !head_ratio || w.mlm > 0;
@@ -256,9 +330,11 @@ DistillStep Distiller::step_tutor_kd(const data::PretrainBatch& b, const torch::
   auto student_loss =
       w.logit * logit_loss + w.hidden * hidden + w.attention * attention + w.mlm * mlm;
 
-  // 5. Tutor: REINFORCE on the rewritten positions with R = R_T + R_S, plus KL to the teacher.
+  // 5. Tutor: REINFORCE on the rewritten positions with R = R_T + R_S (or one of them, for
+  // the ablations), plus KL to the teacher.
   auto reward_s = student_reward(ratio_t, ratio_s);
-  auto reward = reward_t + reward_s;
+  const auto& which = config_.distill.reward;
+  auto reward = which == "teacher" ? reward_t : which == "student" ? reward_s : reward_t + reward_s;
   auto idx = rewrite.nonzero().view(-1);
   auto log_pi_sampled = log_pi.gather(1, sampled.view({-1, 1})).view(-1).index_select(0, idx);
   auto policy = reinforce_loss(log_pi_sampled, reward.index_select(0, idx), tc.mean_baseline);
@@ -279,6 +355,7 @@ DistillStep Distiller::step_tutor_kd(const data::PretrainBatch& b, const torch::
            {"reward_teacher", value(reward_t.sum()) / m},
            {"reward_student", value(reward_s.sum()) / m},
            {"replaced", value(replaced.sum()) / m},
+           {"ratio_teacher", value(ratio_t.sum()) / m},
            {"student_mlm_acc", student_mlm ? accuracy(s.mlm_logits, x) : value({})}}};
 }
 

@@ -1,8 +1,11 @@
-// One distillation micro-step on a batch, for the three methods of `kdprune distill`:
+// One distillation micro-step on a batch, for the four methods of `kdprune distill`:
 //   tutor_kd  mask (from the shards) → the tutor samples replacements → teacher and student
 //             read the pseudo sample X' → tutor REINFORCE (+ KL to the teacher) and student
-//             modified-logit, hidden-state and attention losses (METHODS.md §1)
+//             modified-logit (r_T from the teacher on X^M or X'), hidden-state and attention
+//             losses (METHODS.md §1)
 //   kd        the student reads the masked input X^M: logit KD + hidden + attention (+ MLM)
+//   minilm    MiniLMv2: the student's last layer learns one teacher layer's Q-Q, K-K and V-V
+//             self-attention relations on X^M (+ MLM)
 //   mlm       the student alone, MLM cross-entropy on X^M
 // The student and tutor losses are summed into one scalar: no gradient path joins them (the
 // pseudo sample is discrete and rewards are detached), so one backward gives each its own
@@ -63,16 +66,21 @@ class Distiller {
                       const torch::Tensor& x);
   DistillStep step_tutor_kd(const data::PretrainBatch& b, const torch::Tensor& pos,
                             const torch::Tensor& x);
+  DistillStep step_minilm(const data::PretrainBatch& b, const torch::Tensor& pos,
+                          const torch::Tensor& x);
   // Hidden and attention terms (zero tensors when their weights are 0).
   std::pair<torch::Tensor, torch::Tensor> feature_losses(const model::BertOutput& s,
                                                          const model::BertOutput& t,
                                                          const torch::Tensor& attention_mask);
   model::ForwardOptions options(const torch::Tensor& pos, bool mlm) const;
+  void resolve_minilm();  // checks and sets minilm_teacher_layer_ and minilm_heads_
 
   DistillConfig config_;
   model::BertForPreTraining teacher_, student_;
   std::unique_ptr<Tutor> tutor_;
   std::vector<int64_t> layer_map_;
+  int64_t minilm_teacher_layer_ = 0;  // 0-based, method minilm
+  int64_t minilm_heads_ = 0;
   torch::nn::Linear projection_{nullptr};      // H_S -> H_T for the hidden-state loss
   torch::nn::Sequential ratio_head_{nullptr};  // student_ratio = head: dense, GELU, 1 logit
   PhaseTimes times_;

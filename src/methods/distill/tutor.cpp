@@ -7,12 +7,27 @@
 
 namespace kd::methods::distill {
 
-TutorHeadImpl::TutorHeadImpl(model::BertForPreTraining& teacher) {
+TutorHeadImpl::TutorHeadImpl(model::BertForPreTraining& teacher, const std::string& init,
+                             uint64_t seed) {
+  KD_CHECK(init == "random" || init == "teacher",
+           "tutor.head_init must be random or teacher (got '{}')", init);
   const auto& c = teacher->config();
   act_ = c.hidden_act;
   dense_ = register_module("dense", model::PrunableLinear(c.hidden_size, c.hidden_size));
   norm_ = register_module("LayerNorm", model::LayerNorm(c.hidden_size, c.layer_norm_eps));
   torch::NoGradGuard no_grad;
+  if (init == "random") {
+    auto gen = at::detail::createCPUGenerator(seed);
+    const double sd = c.initializer_range;
+    dense_->weight.copy_(torch::normal(0, sd, dense_->weight.sizes(), gen));
+    dense_->bias.zero_();
+    norm_->weight.fill_(1);
+    norm_->bias.zero_();
+    decoder_ = register_parameter("decoder_weight",
+                                  torch::normal(0, sd, {c.vocab_size, c.hidden_size}, gen));
+    bias_ = register_parameter("bias", torch::zeros({c.vocab_size}));
+    return;
+  }
   dense_->weight.copy_(teacher->mlm_transform->weight);
   dense_->bias.copy_(teacher->mlm_transform->bias);
   norm_->weight.copy_(teacher->mlm_norm->weight);
@@ -39,7 +54,7 @@ Tutor::Tutor(const TutorSection& config, model::BertForPreTraining& teacher, uin
   KD_CHECK(kind_ == "teacher_head" || kind_ == "generator",
            "tutor.kind must be teacher_head or generator (got '{}')", kind_);
   if (kind_ == "teacher_head") {
-    head_ = TutorHead(teacher);
+    head_ = TutorHead(teacher, config.head_init, seed ^ 0x7E7Eu);
     head_->set_compute_dtype(compute_dtype);
     return;
   }

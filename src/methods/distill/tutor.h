@@ -1,8 +1,10 @@
 // The Tutor-KD tutor: a policy π(·|X^M, t) over the vocabulary at each masked position.
-//   kind teacher_head (released code): dense → GELU → LayerNorm → vocabulary, on the frozen
-//     teacher's last hidden states of X^M; initialised as a copy of the teacher's MLM head, so
-//     that at step 0 π equals the teacher's distribution.
-//   kind generator (paper): a separate, smaller BertForPreTraining reading X^M.
+//   kind teacher_head (paper and released code): dense → GELU → LayerNorm → vocabulary, on the
+//     frozen teacher's last hidden states of X^M; initialised randomly (head_init random, the
+//     released code: N(0, initializer_range) weights, zero biases, an untied decoder) or as a
+//     copy of the teacher's MLM head (head_init teacher: at step 0 π is the teacher's
+//     distribution).
+//   kind generator (kdprune's variant): a separate, smaller BertForPreTraining reading X^M.
 #pragma once
 #include <torch/torch.h>
 
@@ -17,9 +19,9 @@ namespace kd::methods::distill {
 
 class TutorHeadImpl : public torch::nn::Module {
  public:
-  // A trainable copy of `teacher`'s MLM head (transform, LayerNorm, decoder = tied embeddings,
-  // bias).
-  explicit TutorHeadImpl(model::BertForPreTraining& teacher);
+  // An MLM head of `teacher`'s shape: a trainable copy of its head (transform, LayerNorm,
+  // decoder = its tied embeddings, bias) when `init` is "teacher", else random from `seed`.
+  TutorHeadImpl(model::BertForPreTraining& teacher, const std::string& init, uint64_t seed);
   torch::Tensor forward(const torch::Tensor& hidden);  // [M, H_T] -> logits [M, V] fp32
   void set_compute_dtype(torch::ScalarType t);
 

@@ -25,6 +25,8 @@ class MaskTransform : public model::WeightTransform {
     if (state_->training && o.kind == "stochastic") {
       auto u = torch::rand_like(g).clamp(1e-6, 1 - 1e-6);
       m = torch::sigmoid((g + torch::log(u) - torch::log1p(-u)) / o.temperature);
+    } else if (!state_->training && o.eval == "expectation") {
+      m = torch::sigmoid(g);
     } else {
       auto hard = (torch::sigmoid(g) > o.threshold).to(g.scalar_type());
       // Straight-through while training (value = hard mask, gradient = identity to G).
@@ -52,6 +54,8 @@ void validate(const MaskOptions& o) {
            "masks.kind must be deterministic or stochastic (got '{}')", o.kind);
   KD_CHECK(o.prior == "constant" || o.prior == "normal",
            "masks.prior must be constant or normal (got '{}')", o.prior);
+  KD_CHECK(o.eval == "hard" || o.eval == "expectation",
+           "masks.eval must be hard or expectation (got '{}')", o.eval);
   KD_CHECK(o.init_std > 0, "masks.init_std must be > 0 (got {})", o.init_std);
   KD_CHECK(o.temperature > 0, "masks.temperature must be > 0 (got {})", o.temperature);
   KD_CHECK(o.threshold > 0 && o.threshold < 1, "masks.threshold must be in (0, 1) (got {})",
@@ -176,7 +180,8 @@ void RelationMasks::save(const std::string& path, bool with_logits) const {
   }
   model::save_safetensors(path, tensors,
                           {{"format", "kdprune relation masks (bit-packed, LSB first)"},
-                           {"threshold", std::to_string(state_->options.threshold)}});
+                           {"threshold", std::to_string(state_->options.threshold)},
+                           {"eval", state_->options.eval}});
 }
 
 MaskOptions mask_options_of_file(const std::string& path) {
@@ -194,6 +199,15 @@ MaskOptions mask_options_of_file(const std::string& path) {
                 "{}: no encoder-layer masks in this file", path);
   auto threshold = file.metadata.find("threshold");
   if (threshold != file.metadata.end()) o.threshold = std::stod(threshold->second);
+  auto eval = file.metadata.find("eval");
+  if (eval != file.metadata.end()) o.eval = eval->second;
+  KD_CHECK_HINT(o.eval == "hard" || file.tensors.count("logits." + prefix.substr(5) +
+                                                       std::to_string(o.first_layer) +
+                                                       ".attention.self.query.weight"),
+                "re-run relmask (it saves the logits when masks.eval is expectation)",
+                "{}: masks meant for evaluation by their expectation σ(G) but the file has no "
+                "logits",
+                path);
   return o;
 }
 

@@ -6,9 +6,13 @@
 //                   (relaxed Bernoulli(σ(G))); 1[σ(G) > threshold] at inference
 //   deterministic:  M = 1[σ(G) > threshold] forward, identity backward (straight-through:
 //                   M = (hard − G).detach() + G, as the released code)
+//   eval:           inference uses the hard mask (default) or its expectation σ(G), as the paper
+//                   offers for stochastic masks (then the logits are saved with the masks)
 // The init prior sets the initial sparsity: a constant G = g gives σ(−g) zeros in a sampled
-// stochastic mask (0 → 50%, 0.41 → 40%, 1 → 27%, 2.95 → 5%); a normal prior N(g, s) gives
-// P(G <= logit(threshold)) zeros in the hard mask.
+// stochastic mask (0 → 50%, 0.41 → 40%, 1 → 27%, 2.95 → 5%) but a hard mask that is all zeros or
+// all ones (σ(0) = 0.5 is not > 0.5: the constant 0 prunes every weight of a deterministic mask);
+// a normal prior N(g, s), the default, gives P(G <= logit(threshold)) zeros in the hard mask
+// (N(0, 1): 50%).
 #pragma once
 #include <torch/torch.h>
 
@@ -23,11 +27,12 @@ namespace kd::methods::relmask {
 
 struct MaskOptions {
   std::string kind = "deterministic";  // deterministic | stochastic
-  std::string prior = "constant";      // constant | normal
+  std::string prior = "normal";        // normal | constant
   double init = 0.0;                   // constant value, or the normal's mean
   double init_std = 1.0;               // normal prior only
   double temperature = 0.1;            // τ of the stochastic mask
   double threshold = 0.5;              // hard mask: σ(G) > threshold
+  std::string eval = "hard";           // inference: hard | expectation (σ(G))
   int64_t first_layer = 0;             // l_b (0-based, inclusive)
   int64_t last_layer = -1;             // l_t (inclusive); -1 = the last layer
 };
@@ -46,7 +51,8 @@ class RelationMasks {
   // detach() removes them.
   void attach(model::BertForPreTraining& model);
   static void detach(model::BertForPreTraining& model);
-  // Training: sampled (stochastic) or straight-through (deterministic) masks; inference: hard.
+  // Training: sampled (stochastic) or straight-through (deterministic) masks; inference: hard
+  // or σ(G) (options.eval).
   void set_training(bool on) { state_->training = on; }
 
   // Mask logits G, one per masked linear, in layer order (query, key, value, attention output,
@@ -81,7 +87,8 @@ class RelationMasks {
 };
 
 // The options a saved mask file needs for inference (masked layers from its tensor names,
-// threshold from its metadata), so eval-probe can apply masks without the relmask config.
+// threshold and eval from its metadata), so eval-probe can apply masks without the relmask
+// config.
 MaskOptions mask_options_of_file(const std::string& path);
 
 // Bit packing used by RelationMasks::save (exposed for tests).

@@ -26,14 +26,18 @@ struct RelmaskProbeSection : ProbeSetSection {
 
 struct MaskSection : relmask::MaskOptions {
   bool save_logits = false;  // hard masks are always saved (bit-packed)
+  bool shared_init = false;  // every relation starts from one draw of the prior
   template <class V>
   void visit(V& v) {
     v("kind", kind, "deterministic (straight-through) | stochastic (relaxed Bernoulli)");
-    v("prior", prior, "constant | normal");
-    v("init", init, "constant value or normal mean of the mask logits (0: 50% sparsity)");
+    v("prior", prior, "normal | constant (a constant hard mask starts all kept or all pruned)");
+    v("init", init, "normal mean or constant value of the mask logits (normal, 0: 50% sparsity)");
     v("init_std", init_std);
     v("temperature", temperature, "tau of the stochastic mask");
     v("threshold", threshold, "hard mask: sigmoid(G) > threshold");
+    v("eval", eval, "inference mask: hard | expectation (sigmoid(G); saves the logits)");
+    v("shared_init", shared_init,
+      "all relations start from one draw of the prior (default: one draw per relation)");
     v("first_layer", first_layer, "l_b, 0-based");
     v("last_layer", last_layer, "l_t, inclusive; -1 = last");
     v("save_logits", save_logits, "also save the real-valued mask logits");

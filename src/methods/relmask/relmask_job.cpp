@@ -4,6 +4,7 @@
 // of the relations (relation_split.h); a finished relation's result file makes a re-run skip it.
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
@@ -18,6 +19,7 @@
 #include "methods/job_setup.h"
 #include "methods/probing/eval_probe.h"
 #include "methods/probing/relation_runner.h"
+#include "methods/relmask/mask_controls.h"
 #include "methods/relmask/relation_mask_task.h"
 #include "methods/relmask/relmask_config.h"
 #include "methods/relmask/specialisation.h"
@@ -64,7 +66,15 @@ std::optional<nlohmann::json> train_relation(model::BertForPreTraining& m,
   if (comm.is_root())
     log_all("relmask", "{}: {} training facts, {} steps", relation, train_facts, steps);
   const uint64_t seed = train::derive_seed(c.seed, std::hash<std::string>{}(relation));
-  relmask::RelationMasks masks(m, c.masks, seed);
+  const uint64_t init_seed = c.masks.shared_init ? train::derive_seed(c.seed, 0x5A1D) : seed;
+  relmask::RelationMasks masks(m, c.masks, init_seed);
+  const double initial_sparsity = masks.sparsity();
+  if (comm.is_root() && c.masks.kind == "deterministic" && initial_sparsity > 0.99)
+    log_warn("relmask",
+             "{}: the masks start with {:.1f}% of the masked weights pruned (prior {}, init {}, "
+             "threshold {}), so training starts from a model with those layers removed; the "
+             "paper's best start is ~50% (masks.prior: normal, masks.init: 0)",
+             relation, 100 * initial_sparsity, c.masks.prior, c.masks.init, c.masks.threshold);
   masks.attach(m);
   masks.set_training(true);
   relmask::RelationMaskTask task(m, masks, std::move(items), text::mix_seed(seed, 0x0D),
@@ -77,11 +87,16 @@ std::optional<nlohmann::json> train_relation(model::BertForPreTraining& m,
   }
   const double last_loss = trained.last_loss;
   masks.set_training(false);
+  // What training changed: entries flipped since the (re-drawn) initial masks.
+  const double flipped =
+      relmask::flipped_fraction(relmask::RelationMasks(m, c.masks, init_seed), masks);
   nlohmann::json r = {{"relation", relation},
                       {"train_facts", train_facts},
                       {"steps", steps},
                       {"last_loss", last_loss},
+                      {"initial_sparsity", initial_sparsity},
                       {"sparsity", masks.sparsity()},
+                      {"flipped", flipped},
                       {"sparsity_per_matrix", nlohmann::json::object()}};
   const auto per = masks.sparsity_per_matrix();
   for (size_t i = 0; i < per.size(); ++i) r["sparsity_per_matrix"][masks.names()[i]] = per[i];
@@ -92,7 +107,15 @@ std::optional<nlohmann::json> train_relation(model::BertForPreTraining& m,
       score_json(score_one(m, tok, read_probe_split(c.probes.dir, "dev", relation), c, comm));
   const auto test = read_probe_split(c.probes.dir, "test", relation);
   r["test"] = score_json(score_one(m, tok, test, c, comm));
-  if (comm.is_root()) masks.save(mask_path, c.masks.save_logits);
+  // The paper's protocol: the facts the masks were trained on.
+  r["train"] = score_json(score_one(m, tok, train_records, c, comm));
+  if (comm.is_root()) masks.save(mask_path, c.masks.save_logits || c.masks.eval == "expectation");
+  // The control: untrained random masks with each matrix's kept count of the trained ones.
+  relmask::RelationMasks random(m, c.masks, 0);
+  relmask::randomise_like(random, masks, text::mix_seed(seed, 0x52));
+  random.attach(m);
+  random.set_training(false);
+  r["test_random_mask"] = score_json(score_one(m, tok, test, c, comm));
   relmask::RelationMasks::detach(m);
   r["test_full_model"] = score_json(score_one(m, tok, test, c, comm));
   return r;
@@ -155,28 +178,43 @@ int run_relmask(const RelmaskConfig& config, std::shared_ptr<dist::Communicator>
       tests.push_back(std::move(t));
     }
     special = relmask::specialisation_matrix(m, tok, config.masks, relations, files, tests,
-                                             config.probes.top_k, comm);
+                                             config.probes.top_k,
+                                             train::derive_seed(config.seed, 0x52), comm);
     std::vector<double> weights;  // frequency-weighted combination: by training facts
     for (auto t : work.train_facts) weights.push_back(static_cast<double>(t));
     special["combined"] = relmask::combined_mask_report(m, tok, config.masks, files, weights, tests,
                                                         config.probes.top_k, comm);
+    if (comm.is_root())
+      special["overlap"] = relmask::mask_overlap(relmask::load_masks(m, config.masks, files));
   }
   if (comm.is_root()) {
     write_file_atomic((out / "relmask_report.json").string(), report.dump(1) + "\n");
-    std::printf("\n== relmask: test P@1 with the relation's mask vs the full model ==\n");
-    std::printf("%-14s %8s %9s %9s %9s %9s\n", "relation", "facts", "sparsity", "mask P@1",
-                "full P@1", "dev P@1");
-    double mask_sum = 0, full_sum = 0;
+    std::printf(
+        "\n== relmask: test P@1 with the relation's mask, an untrained random mask of the same "
+        "sparsity, the full model; dev and train (the paper's protocol) P@1 with the mask ==\n");
+    std::printf("%-14s %7s %8s %8s %9s %9s %9s %9s %9s\n", "relation", "facts", "sparsity",
+                "flipped", "mask P@1", "rand P@1", "full P@1", "dev P@1", "train P@1");
+    // Result files of runs before these columns existed lack them: printed as nan.
+    auto value = [](const nlohmann::json& r, const char* key, const char* sub = nullptr) {
+      if (!r.contains(key)) return std::nan("");
+      return sub ? r[key][sub].get<double>() : r[key].get<double>();
+    };
+    double mask_sum = 0, full_sum = 0, random_sum = 0, train_sum = 0;
     for (const auto& r : report) {
-      std::printf("%-14s %8lld %9.3f %9.4f %9.4f %9.4f\n", r["relation"].get<std::string>().c_str(),
+      std::printf("%-14s %7lld %8.3f %8.3f %9.4f %9.4f %9.4f %9.4f %9.4f\n",
+                  r["relation"].get<std::string>().c_str(),
                   (long long)r["test"]["facts"].get<int64_t>(), r["sparsity"].get<double>(),
-                  r["test"]["p_at_1"].get<double>(), r["test_full_model"]["p_at_1"].get<double>(),
-                  r["dev"]["p_at_1"].get<double>());
-      mask_sum += r["test"]["p_at_1"].get<double>();
-      full_sum += r["test_full_model"]["p_at_1"].get<double>();
+                  value(r, "flipped"), value(r, "test", "p_at_1"),
+                  value(r, "test_random_mask", "p_at_1"), value(r, "test_full_model", "p_at_1"),
+                  value(r, "dev", "p_at_1"), value(r, "train", "p_at_1"));
+      mask_sum += value(r, "test", "p_at_1");
+      random_sum += value(r, "test_random_mask", "p_at_1");
+      full_sum += value(r, "test_full_model", "p_at_1");
+      train_sum += value(r, "train", "p_at_1");
     }
     const double n = std::max<size_t>(1, report.size());
-    std::printf("%-14s %8s %9s %9.4f %9.4f\n", "average", "", "", mask_sum / n, full_sum / n);
+    std::printf("%-14s %7s %8s %8s %9.4f %9.4f %9.4f %9s %9.4f\n", "average", "", "", "",
+                mask_sum / n, random_sum / n, full_sum / n, "", train_sum / n);
     if (!special.is_null()) {
       write_file_atomic((out / "specialisation.json").string(), special.dump(1) + "\n");
       std::printf(
@@ -192,28 +230,58 @@ int run_relmask(const RelmaskConfig& config, std::shared_ptr<dist::Communicator>
       }
       std::printf("%-14s", "full model");
       for (double v : special["full_model"]) std::printf(" %9.4f", v);
-      std::printf("\nown mask (diagonal) %.4f · shifted masks %.4f · full model %.4f\n",
-                  special["diagonal_mean"].get<double>(), special["shifted_mean"].get<double>(),
-                  special["full_model_mean"].get<double>());
+      std::printf("\n%-14s", "random mask");
+      for (double v : special["random_mask"]) std::printf(" %9.4f", v);
+      std::printf(
+          "\nown mask (diagonal) %.4f · shifted masks %.4f · full model %.4f · random mask of "
+          "the own mask's sparsity %.4f\n",
+          special["diagonal_mean"].get<double>(), special["shifted_mean"].get<double>(),
+          special["full_model_mean"].get<double>(), special["random_mask_mean"].get<double>());
       for (const auto& [how, r] : special["combined"].items()) {
         std::printf("%-14s", how.c_str());
         for (double v : r["p_at_1"]) std::printf(" %9.4f", v);
-        std::printf("   mean %.4f, sparsity %.3f\n", r["mean"].get<double>(),
+        std::printf("   mean %.4f, sparsity %.3f", r["mean"].get<double>(),
                     r["sparsity"].get<double>());
+        if (r.contains("sparsity_if_independent"))
+          std::printf(" (independent random masks: %.3f)",
+                      r["sparsity_if_independent"].get<double>());
+        std::printf("\n");
       }
+      std::printf(
+          "\n== mask overlap: entries both masks keep / what two random masks of those "
+          "sparsities keep in common (1 = no more than chance) ==\n%-14s",
+          "");
+      for (const auto& name : relations) std::printf(" %9.9s", name.c_str());
+      std::printf("\n");
+      for (size_t i = 0; i < relations.size(); ++i) {
+        std::printf("%-14s", relations[i].c_str());
+        for (size_t j = 0; j < relations.size(); ++j) {
+          if (i == j)
+            std::printf(" %9s", "-");
+          else
+            std::printf(" %9.4f", special["overlap"]["ratio"][i][j].get<double>());
+        }
+        std::printf("\n");
+      }
+      std::printf("mean over pairs %.4f\n",
+                  special["overlap"]["mean_ratio_off_diagonal"].get<double>());
     }
     std::printf("masks: %s/masks/<relation>.safetensors · report: %s/relmask_report.json\n",
                 config.run_dir.c_str(), config.run_dir.c_str());
   }
   if (comm.is_root()) {
-    double mask = 0, full = 0;
+    double mask = 0, full = 0, random = 0;
     for (const auto& r : report) {
-      mask += r["test"]["p_at_1"].get<double>() / static_cast<double>(report.size());
-      full += r["test_full_model"]["p_at_1"].get<double>() / static_cast<double>(report.size());
+      const double n = static_cast<double>(report.size());
+      mask += r["test"]["p_at_1"].get<double>() / n;
+      full += r["test_full_model"]["p_at_1"].get<double>() / n;
+      random += r.contains("test_random_mask") ? r["test_random_mask"]["p_at_1"].get<double>() / n
+                                               : std::nan("");
     }
     write_summary(ctx, config, "relmask",
                   {{"relations", report.size()},
                    {"mean_test_p_at_1_mask", mask},
+                   {"mean_test_p_at_1_random_mask", random},
                    {"mean_test_p_at_1_full_model", full},
                    {"report", (out / "relmask_report.json").string()},
                    {"masks", (out / "masks").string()}});

@@ -3,6 +3,8 @@
 #include "common/check.h"
 #include "dist/local_communicator.h"
 #include "methods/probing/eval_probe.h"
+#include "methods/relmask/mask_controls.h"
+#include "text/pretraining_instances.h"
 
 namespace kd::methods::relmask {
 
@@ -12,7 +14,7 @@ nlohmann::json specialisation_matrix(model::BertForPreTraining& model,
                                      const std::vector<std::string>& relations,
                                      const std::vector<std::string>& mask_files,
                                      const std::vector<std::vector<text::ProbeRecord>>& tests,
-                                     int top_k, dist::Communicator& comm) {
+                                     int top_k, uint64_t control_seed, dist::Communicator& comm) {
   const size_t R = relations.size();
   dist::LocalCommunicator local;
   auto score = [&](const std::vector<text::ProbeRecord>& records) {
@@ -20,11 +22,24 @@ nlohmann::json specialisation_matrix(model::BertForPreTraining& model,
     auto s = score_probes(model, tok, records, groups, top_k, 64, local);
     return s.empty() ? 0.0 : s.begin()->second.p_at_1();
   };
-  // Row i (mask i) on rank i mod W; the full-model row is the extra row R.
+  // Row i (mask i) on rank i mod W; the full-model row is the extra row R, the random-mask
+  // control row R + 1 (only its cells (R + 1, j) are filled: relation j's own control).
   auto cells =
-      torch::zeros({static_cast<int64_t>(R + 1), static_cast<int64_t>(R)}, torch::kFloat64);
-  for (size_t i = 0; i <= R; ++i) {
+      torch::zeros({static_cast<int64_t>(R + 2), static_cast<int64_t>(R)}, torch::kFloat64);
+  for (size_t i = 0; i <= R + 1; ++i) {
     if (static_cast<int>(i % comm.size()) != comm.rank()) continue;
+    if (i == R + 1) {
+      for (size_t j = 0; j < R; ++j) {
+        RelationMasks trained(model, options, 0), random(model, options, 0);
+        trained.load(mask_files[j]);
+        randomise_like(random, trained, text::mix_seed(control_seed, j));
+        random.attach(model);
+        random.set_training(false);
+        cells[i][j] = score(tests[j]);
+      }
+      RelationMasks::detach(model);
+      continue;
+    }
     if (i < R) {
       RelationMasks masks(model, options, 0);
       masks.load(mask_files[i]);
@@ -47,9 +62,16 @@ nlohmann::json specialisation_matrix(model::BertForPreTraining& model,
     full += cells[R][i].item<double>() / R;
     for (size_t k = 1; k < R; ++k) shifted += row[(i + k) % R] / (R * (R - 1));
   }
-  std::vector<double> full_row;
-  for (size_t j = 0; j < R; ++j) full_row.push_back(cells[R][j].item<double>());
+  std::vector<double> full_row, random_row;
+  double random_mean = 0;
+  for (size_t j = 0; j < R; ++j) {
+    full_row.push_back(cells[R][j].item<double>());
+    random_row.push_back(cells[R + 1][j].item<double>());
+    random_mean += random_row.back() / R;
+  }
   out["full_model"] = full_row;
+  out["random_mask"] = random_row;
+  out["random_mask_mean"] = random_mean;
   out["diagonal_mean"] = diagonal;
   out["shifted_mean"] = R > 1 ? shifted : 0.0;
   out["full_model_mean"] = full;
@@ -86,11 +108,7 @@ nlohmann::json combined_mask_report(model::BertForPreTraining& model,
                                     const std::vector<double>& weights,
                                     const std::vector<std::vector<text::ProbeRecord>>& tests,
                                     int top_k, dist::Communicator& comm) {
-  std::vector<RelationMasks> all;
-  for (const auto& f : mask_files) {
-    all.emplace_back(model, options, 0);
-    all.back().load(f);
-  }
+  const auto all = load_masks(model, options, mask_files);
   const std::vector<std::string> kinds = {"union", "intersection", "frequency"};
   auto cells =
       torch::zeros({static_cast<int64_t>(kinds.size()), static_cast<int64_t>(tests.size()) + 1},
@@ -132,8 +150,20 @@ nlohmann::json combined_mask_report(model::BertForPreTraining& model,
     out[kinds[k]] = {{"p_at_1", row},
                      {"mean", mean},
                      {"sparsity", cells[k][static_cast<int64_t>(tests.size())].item<double>()}};
+    if (kinds[k] != "frequency")
+      out[kinds[k]]["sparsity_if_independent"] = independent_combination_sparsity(all, kinds[k]);
   }
   return out;
+}
+
+std::vector<RelationMasks> load_masks(model::BertForPreTraining& model, const MaskOptions& options,
+                                      const std::vector<std::string>& mask_files) {
+  std::vector<RelationMasks> all;
+  for (const auto& f : mask_files) {
+    all.emplace_back(model, options, 0);
+    all.back().load(f);
+  }
+  return all;
 }
 
 }  // namespace kd::methods::relmask
