@@ -3,7 +3,9 @@
 //   DIR/{train,dev,test}/<Relation>.heldout_template.jsonl template never in the corpus
 //   DIR/relations.jsonl                                    templates per relation
 // Objects are single WordPiece tokens; the split is by subject (80/10/10 by a hash), so no
-// subject of dev/test is seen in train.
+// subject of dev/test is seen in train. --source lama writes LAMA's records (ConceptNet, T-REx,
+// Google-RE) into the same DIR/{train,dev,test}/<relation>.jsonl layout and split.
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -33,8 +35,15 @@ uint64_t fnv(const std::string& s, uint64_t seed) {
   return h;
 }
 
-// LAMA JSONL files (ConceptNet, T-REx, Google-RE) -> DIR/lama/<relation>.jsonl in the same
-// record format as the WordNet probes.
+// Split by subject, as the WordNet probes: 80% train, 10% dev, 10% test of the subjects.
+int split_of(const std::string& subject, uint64_t seed) {
+  const uint64_t h = fnv(subject, seed) % 10;
+  return h < 8 ? 0 : (h == 8 ? 1 : 2);
+}
+
+// LAMA JSONL files (ConceptNet, T-REx, Google-RE) -> DIR/{train,dev,test}/<relation>.jsonl in
+// the same record format and subject split as the WordNet probes, so relmask and prompt read
+// them as they are (the paper trains and tests on one file; kdprune keeps subjects apart).
 int run_lama(const ProbeOptions& o) {
   KD_CHECK(!o.lama_inputs.empty(), "--source lama needs --lama-input FILES");
   std::map<std::string, std::string> templates;
@@ -48,19 +57,28 @@ int run_lama(const ProbeOptions& o) {
                    path.c_str(), r.error.empty() ? "" : (r.error + "; ").c_str(),
                    (unsigned long long)r.bad_lines, (unsigned long long)r.no_cloze);
   }
-  fs::create_directories(o.out + "/lama");
-  std::map<std::string, size_t> counts;
+  const char* splits[] = {"train", "dev", "test"};
+  for (const char* s : splits) fs::create_directories(o.out + "/" + s);
+  std::map<std::string, std::array<size_t, 3>> counts;
   std::map<std::string, std::ofstream> files;
   for (const auto& r : records) {
-    std::string name = r.relation.empty() ? "unknown" : r.relation;
-    auto it = files.find(name);
-    if (it == files.end())
-      it = files.emplace(name, std::ofstream(o.out + "/lama/" + name + ".jsonl")).first;
+    const std::string name = r.relation.empty() ? "unknown" : r.relation;
+    const int split = split_of(r.sub_label, o.seed);
+    const std::string path = o.out + "/" + splits[split] + "/" + name + ".jsonl";
+    auto it = files.find(path);
+    if (it == files.end()) it = files.emplace(path, std::ofstream(path)).first;
+    KD_CHECK(it->second.good(), "cannot write {}", path);
     it->second << r.to_json_line() << '\n';
-    ++counts[name];
+    ++counts[name][split];
   }
-  std::printf("probes summary (%s/lama): LAMA records per relation\n", o.out.c_str());
-  for (const auto& [name, n] : counts) std::printf("  %-24s %8zu\n", name.c_str(), n);
+  for (auto& [path, f] : files) {
+    f.close();
+    KD_CHECK(!f.fail(), "writing {} failed (disk full?)", path);
+  }
+  std::printf("probes summary (%s): LAMA records per relation, split by subject\n", o.out.c_str());
+  std::printf("  %-24s %8s %8s %8s\n", "relation", "train", "dev", "test");
+  for (const auto& [name, n] : counts)
+    std::printf("  %-24s %8zu %8zu %8zu\n", name.c_str(), n[0], n[1], n[2]);
   return records.empty() ? 2 : 0;
 }
 
@@ -86,8 +104,7 @@ int run_probes(const ProbeOptions& o) {
     if (!facts.object_single_token[i]) continue;
     const Fact& f = facts.facts[i];
     const auto& spec = specs[f.relation];
-    uint64_t h = fnv(f.subject, o.seed) % 10;
-    int split = h < 8 ? 0 : (h == 8 ? 1 : 2);
+    const int split = split_of(f.subject, o.seed);
     for (int heldout = 0; heldout < 2; ++heldout) {
       const std::string& tmpl = heldout ? spec.heldout_template : spec.templates[0];
       nlohmann::json j = {{"sub_label", f.subject},

@@ -188,8 +188,20 @@ grep -q "documents    2 train + 0 held-out" "$work/g.log" || fail "bookcorpus: o
 # LAMA JSONL (T-REx with relation templates, Google-RE, ConceptNet) -> probe records
 "$prep" probes --source lama --lama-input "$fx/lama_trex_P19.jsonl,$fx/lama_googlere.jsonl,$fx/lama_conceptnet.jsonl" \
   --lama-relations "$fx/lama_relations.jsonl" --out "$work/lama" > "$work/lama.log" 2>&1 || fail "lama: run failed"
-grep -qF '"masked_sentences":["Claude Monet was born in [MASK] ."]' "$work/lama/lama/P19.jsonl" || fail "lama: T-REx template"
-grep -qF '"sub_label":"Peter F. Martin"' "$work/lama/lama/place_of_birth.jsonl" || fail "lama: Google-RE"
-grep -qF '"obj_label":"think"' "$work/lama/lama/HasSubevent.jsonl" || fail "lama: ConceptNet"
+# Split by subject into the layout relmask and prompt read (DIR/{train,dev,test}/<relation>.jsonl).
+in_split() { cat "$work/lama"/{train,dev,test}/"$1.jsonl" 2>/dev/null || true; }
+in_split P19 | grep -qF '"masked_sentences":["Claude Monet was born in [MASK] ."]' || fail "lama: T-REx template"
+in_split place_of_birth | grep -qF '"sub_label":"Peter F. Martin"' || fail "lama: Google-RE"
+in_split HasSubevent | grep -qF '"obj_label":"think"' || fail "lama: ConceptNet"
+[ ! -e "$work/lama/lama" ] || fail "lama: the old DIR/lama layout is still written"
+/usr/bin/python3 - "$work/lama" <<'PY' || fail "lama: a subject appears in more than one split"
+import glob, json, os, sys
+where = {}
+for path in glob.glob(os.path.join(sys.argv[1], "*", "*.jsonl")):
+    split = os.path.basename(os.path.dirname(path))
+    for line in open(path):
+        where.setdefault(json.loads(line)["sub_label"], set()).add(split)
+assert where and all(len(s) == 1 for s in where.values()), where
+PY
 grep -q "lama_conceptnet.jsonl: 1 malformed lines, 1 without a cloze sentence" "$work/lama.log" || fail "lama: bad lines not reported"
 echo "prep_cli_test: all checks passed"
