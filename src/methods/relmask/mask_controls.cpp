@@ -1,6 +1,10 @@
 #include "methods/relmask/mask_controls.h"
 
+#include <functional>
+
 #include "common/check.h"
+#include "text/pretraining_instances.h"
+#include "train/trainer.h"
 
 namespace kd::methods::relmask {
 namespace {
@@ -11,6 +15,10 @@ void require_same_matrices(const RelationMasks& a, const RelationMasks& b) {
 }
 
 }  // namespace
+
+uint64_t control_seed(uint64_t job_seed, const std::string& relation) {
+  return text::mix_seed(train::derive_seed(job_seed, std::hash<std::string>{}(relation)), 0x52);
+}
 
 void randomise_like(RelationMasks& out, const RelationMasks& like, uint64_t seed) {
   require_same_matrices(out, like);

@@ -18,6 +18,10 @@
 
 namespace kd::methods::relmask {
 
+// Seed of `relation`'s random-mask control in a job seeded `job_seed`: the per-relation report
+// and the specialisation matrix's control row draw the same mask.
+uint64_t control_seed(uint64_t job_seed, const std::string& relation);
+
 // Sets `out`'s logits (±10) to random masks with, per matrix, exactly `like`'s count of kept
 // entries. `out` and `like` must mask the same matrices.
 void randomise_like(RelationMasks& out, const RelationMasks& like, uint64_t seed);

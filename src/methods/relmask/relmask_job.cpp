@@ -112,7 +112,7 @@ std::optional<nlohmann::json> train_relation(model::BertForPreTraining& m,
   if (comm.is_root()) masks.save(mask_path, c.masks.save_logits || c.masks.eval == "expectation");
   // The control: untrained random masks with each matrix's kept count of the trained ones.
   relmask::RelationMasks random(m, c.masks, 0);
-  relmask::randomise_like(random, masks, text::mix_seed(seed, 0x52));
+  relmask::randomise_like(random, masks, relmask::control_seed(c.seed, relation));
   random.attach(m);
   random.set_training(false);
   r["test_random_mask"] = score_json(score_one(m, tok, test, c, comm));
@@ -178,8 +178,7 @@ int run_relmask(const RelmaskConfig& config, std::shared_ptr<dist::Communicator>
       tests.push_back(std::move(t));
     }
     special = relmask::specialisation_matrix(m, tok, config.masks, relations, files, tests,
-                                             config.probes.top_k,
-                                             train::derive_seed(config.seed, 0x52), comm);
+                                             config.probes.top_k, config.seed, comm);
     std::vector<double> weights;  // frequency-weighted combination: by training facts
     for (auto t : work.train_facts) weights.push_back(static_cast<double>(t));
     special["combined"] = relmask::combined_mask_report(m, tok, config.masks, files, weights, tests,

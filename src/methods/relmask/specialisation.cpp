@@ -4,7 +4,6 @@
 #include "dist/local_communicator.h"
 #include "methods/probing/eval_probe.h"
 #include "methods/relmask/mask_controls.h"
-#include "text/pretraining_instances.h"
 
 namespace kd::methods::relmask {
 
@@ -14,7 +13,7 @@ nlohmann::json specialisation_matrix(model::BertForPreTraining& model,
                                      const std::vector<std::string>& relations,
                                      const std::vector<std::string>& mask_files,
                                      const std::vector<std::vector<text::ProbeRecord>>& tests,
-                                     int top_k, uint64_t control_seed, dist::Communicator& comm) {
+                                     int top_k, uint64_t job_seed, dist::Communicator& comm) {
   const size_t R = relations.size();
   dist::LocalCommunicator local;
   auto score = [&](const std::vector<text::ProbeRecord>& records) {
@@ -32,7 +31,7 @@ nlohmann::json specialisation_matrix(model::BertForPreTraining& model,
       for (size_t j = 0; j < R; ++j) {
         RelationMasks trained(model, options, 0), random(model, options, 0);
         trained.load(mask_files[j]);
-        randomise_like(random, trained, text::mix_seed(control_seed, j));
+        randomise_like(random, trained, control_seed(job_seed, relations[j]));
         random.attach(model);
         random.set_training(false);
         cells[i][j] = score(tests[j]);

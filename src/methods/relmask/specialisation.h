@@ -3,7 +3,8 @@
 // "shifted" averages the cells (i, i + k mod R) over i and k = 1..R−1 (the paper's shifted-mask
 // average), and the full model's P@1 per relation is the reference. The control row
 // "random_mask" is, per relation j, P@1 on j of an untrained random mask with each matrix's
-// kept count of M_j (mask_controls.h): what M_j's sparsity alone gives.
+// kept count of M_j (mask_controls.h; seeded from `job_seed` as relmask's per-relation control):
+// what M_j's sparsity alone gives.
 #pragma once
 #include <nlohmann/json.hpp>
 
@@ -25,7 +26,7 @@ nlohmann::json specialisation_matrix(model::BertForPreTraining& model,
                                      const std::vector<std::string>& relations,
                                      const std::vector<std::string>& mask_files,
                                      const std::vector<std::vector<text::ProbeRecord>>& tests,
-                                     int top_k, uint64_t control_seed, dist::Communicator& comm);
+                                     int top_k, uint64_t job_seed, dist::Communicator& comm);
 
 // Every file's masks (loaded into mask sets made with `options` for `model`).
 std::vector<RelationMasks> load_masks(model::BertForPreTraining& model, const MaskOptions& options,
