@@ -120,23 +120,6 @@ void drop_rows(InstanceBlock& b, int64_t rows) {
   b.count -= rows;
 }
 
-size_t field_size(const InstanceBlock& b, int field) {
-  switch (field) {
-    case kInputIds:
-      return b.input_ids.size();
-    case kInputMask:
-      return b.input_mask.size();
-    case kSegmentIds:
-      return b.segment_ids.size();
-    case kMaskedPositions:
-      return b.masked_lm_positions.size();
-    case kMaskedIds:
-      return b.masked_lm_ids.size();
-    default:
-      return b.next_sentence_labels.size();
-  }
-}
-
 int field_width(int field, int seq_len, int max_predictions) {
   if (field == kNspLabels) return 1;
   return field <= kSegmentIds ? seq_len : max_predictions;
