@@ -40,7 +40,9 @@ packages=(
   libutf8proc-dev libbz2-dev libexpat1-dev zlib1g-dev libdeflate-dev
   python3 python3-torch python3-numpy python3-h5py
 )
-[ "$mode" = all ] && packages+=(wordnet-base dict-gcide slurm-wlm munge libpmix-dev)
+# --all: the embedded corpus, Slurm, and matplotlib for the campaign's timeline PNG.
+[ "$mode" = all ] && packages+=(wordnet-base dict-gcide slurm-wlm munge libpmix-dev
+                                python3-matplotlib)
 
 start=$(date +%s)
 step() { echo "check-libtorch2: [$(( $(date +%s) - start )) s] $*"; }
