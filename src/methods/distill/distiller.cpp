@@ -63,8 +63,7 @@ Distiller::Distiller(const DistillConfig& config, model::BertForPreTraining teac
   student_->train();
   layer_map_ = resolve_layer_map(d.layer_map, sc.num_hidden_layers, tc.num_hidden_layers);
   if (d.method == "minilm") resolve_minilm();
-  const bool features = d.method == "kd" || d.method == "tutor_kd";
-  if (features && config_.weights.hidden > 0 && sc.hidden_size != tc.hidden_size)
+  if (uses_feature_losses() && config_.weights.hidden > 0 && sc.hidden_size != tc.hidden_size)
     projection_ = torch::nn::Linear(sc.hidden_size, tc.hidden_size);
   if (d.method == "tutor_kd") {
     tutor_ = std::make_unique<Tutor>(config_.tutor, teacher_, config_.seed, dtype);
@@ -125,9 +124,8 @@ model::ForwardOptions Distiller::options(const torch::Tensor& pos, bool mlm) con
   o.mlm_positions = pos;
   o.compute_mlm = mlm;
   o.compute_nsp = false;
-  const bool features = config_.distill.method == "kd" || config_.distill.method == "tutor_kd";
-  o.output_hidden_states = features && config_.weights.hidden > 0;
-  o.output_attentions = features && config_.weights.attention > 0;
+  o.output_hidden_states = uses_feature_losses() && config_.weights.hidden > 0;
+  o.output_attentions = uses_feature_losses() && config_.weights.attention > 0;
   return o;
 }
 

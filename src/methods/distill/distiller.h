@@ -73,6 +73,10 @@ class Distiller {
                                                          const model::BertOutput& t,
                                                          const torch::Tensor& attention_mask);
   model::ForwardOptions options(const torch::Tensor& pos, bool mlm) const;
+  // Whether the method has the hidden-state and attention terms (kd, tutor_kd).
+  bool uses_feature_losses() const {
+    return config_.distill.method == "kd" || config_.distill.method == "tutor_kd";
+  }
   void resolve_minilm();  // checks and sets minilm_teacher_layer_ and minilm_heads_
 
   DistillConfig config_;

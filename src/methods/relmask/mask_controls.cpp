@@ -23,15 +23,13 @@ uint64_t control_seed(uint64_t job_seed, const std::string& relation) {
 void randomise_like(RelationMasks& out, const RelationMasks& like, uint64_t seed) {
   require_same_matrices(out, like);
   auto gen = at::detail::createCPUGenerator(seed);
-  torch::NoGradGuard no_grad;
   for (size_t i = 0; i < out.logits().size(); ++i) {
-    auto& g = out.logits()[i];
+    const auto& g = out.logits()[i];
     const int64_t n = g.numel();
     const int64_t kept = like.hard_mask(i).sum().item<int64_t>();
     auto keep = torch::zeros({n}, torch::kBool);
     keep.index_fill_(0, torch::randperm(n, gen, torch::kLong).narrow(0, 0, kept), true);
-    auto logits = torch::where(keep, torch::full({n}, 10.0), torch::full({n}, -10.0));
-    g.copy_(logits.view(g.sizes()).to(g.device(), g.scalar_type()));
+    out.set_hard_mask(i, keep.view(g.sizes()));
   }
 }
 
@@ -39,8 +37,9 @@ double flipped_fraction(const RelationMasks& a, const RelationMasks& b) {
   require_same_matrices(a, b);
   double flipped = 0, total = 0;
   for (size_t i = 0; i < a.names().size(); ++i) {
-    flipped += a.hard_mask(i).ne(b.hard_mask(i)).sum().item<double>();
-    total += static_cast<double>(a.hard_mask(i).numel());
+    const auto hard = a.hard_mask(i);
+    flipped += hard.ne(b.hard_mask(i)).sum().item<double>();
+    total += static_cast<double>(hard.numel());
   }
   return total > 0 ? flipped / total : 0.0;
 }

@@ -113,6 +113,13 @@ torch::Tensor RelationMasks::hard_mask(size_t i) const {
   return torch::sigmoid(state_->logits.at(i)) > state_->options.threshold;
 }
 
+void RelationMasks::set_hard_mask(size_t i, const torch::Tensor& keep) {
+  torch::NoGradGuard no_grad;
+  auto& g = state_->logits.at(i);
+  auto k = keep.to(g.device());
+  g.copy_(torch::where(k, torch::full_like(g, 10.0), torch::full_like(g, -10.0)));
+}
+
 std::vector<std::pair<std::string, torch::Tensor>> RelationMasks::named_logits() const {
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (size_t i = 0; i < names_.size(); ++i) out.emplace_back(names_[i], state_->logits[i]);
@@ -226,8 +233,7 @@ void RelationMasks::load(const std::string& path) {
     }
     auto mask = t.find("mask." + names_[i]);
     KD_CHECK(mask != t.end(), "{}: no mask for {} (masks of other layers?)", path, names_[i]);
-    auto hard = unpack_bits(mask->second, g.sizes());
-    g.copy_(torch::where(hard, torch::full_like(g, 10.0), torch::full_like(g, -10.0)));
+    set_hard_mask(i, unpack_bits(mask->second, g.sizes()));
   }
 }
 

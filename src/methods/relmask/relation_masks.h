@@ -63,6 +63,9 @@ class RelationMasks {
   std::vector<std::pair<std::string, torch::Tensor>> named_logits() const;
   // Hard mask of linear i (bool, W's shape): σ(G) > threshold.
   torch::Tensor hard_mask(size_t i) const;
+  // Fixes linear i's logits to a given hard mask (`keep`, bool, any device, W's shape): G = ±10,
+  // so σ(G) is within 5e-5 of the mask (how hard-only mask files and combinations are loaded).
+  void set_hard_mask(size_t i, const torch::Tensor& keep);
   // Fraction of zeros in the hard masks: overall, and per masked linear.
   double sparsity() const;
   std::vector<double> sparsity_per_matrix() const;

@@ -181,10 +181,10 @@ int run_relmask(const RelmaskConfig& config, std::shared_ptr<dist::Communicator>
                                              config.probes.top_k, config.seed, comm);
     std::vector<double> weights;  // frequency-weighted combination: by training facts
     for (auto t : work.train_facts) weights.push_back(static_cast<double>(t));
-    special["combined"] = relmask::combined_mask_report(m, tok, config.masks, files, weights, tests,
+    const auto masks = relmask::load_masks(m, config.masks, files);
+    special["combined"] = relmask::combined_mask_report(m, tok, config.masks, masks, weights, tests,
                                                         config.probes.top_k, comm);
-    if (comm.is_root())
-      special["overlap"] = relmask::mask_overlap(relmask::load_masks(m, config.masks, files));
+    if (comm.is_root()) special["overlap"] = relmask::mask_overlap(masks);
   }
   if (comm.is_root()) {
     write_file_atomic((out / "relmask_report.json").string(), report.dump(1) + "\n");

@@ -103,11 +103,10 @@ torch::Tensor combine_masks(const std::vector<torch::Tensor>& masks,
 
 nlohmann::json combined_mask_report(model::BertForPreTraining& model,
                                     const text::WordPieceTokenizer& tok, const MaskOptions& options,
-                                    const std::vector<std::string>& mask_files,
+                                    const std::vector<RelationMasks>& all,
                                     const std::vector<double>& weights,
                                     const std::vector<std::vector<text::ProbeRecord>>& tests,
                                     int top_k, dist::Communicator& comm) {
-  const auto all = load_masks(model, options, mask_files);
   const std::vector<std::string> kinds = {"union", "intersection", "frequency"};
   auto cells =
       torch::zeros({static_cast<int64_t>(kinds.size()), static_cast<int64_t>(tests.size()) + 1},
@@ -121,9 +120,7 @@ nlohmann::json combined_mask_report(model::BertForPreTraining& model,
       std::vector<torch::Tensor> parts;
       for (const auto& m : all) parts.push_back(m.hard_mask(i));
       auto keep = combine_masks(parts, weights, kinds[k]);
-      torch::NoGradGuard no_grad;
-      auto& g = combined.logits()[i];
-      g.copy_(torch::where(keep, torch::full_like(g, 10.0), torch::full_like(g, -10.0)));
+      combined.set_hard_mask(i, keep);
       zeros += static_cast<double>(keep.numel()) - keep.sum().item<double>();
       total += static_cast<double>(keep.numel());
     }

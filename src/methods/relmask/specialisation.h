@@ -42,14 +42,15 @@ namespace kd::methods::relmask {
 torch::Tensor combine_masks(const std::vector<torch::Tensor>& masks,
                             const std::vector<double>& weights, const std::string& how);
 
-// Each combination of all relations' masks evaluated on every relation's test facts (rank 0
+// Each combination of all relations' masks (`masks`, load_masks) evaluated on every relation's
+// test facts (rank 0
 // holds the result): {"union": {"p_at_1": [...], "mean": x, "sparsity": s}, ...}; union and
 // intersection also give "sparsity_if_independent", that of independent random masks with the
 // same per-matrix sparsities (mask_controls.h).
 nlohmann::json combined_mask_report(model::BertForPreTraining& model,
                                     const text::WordPieceTokenizer& tokenizer,
                                     const MaskOptions& options,
-                                    const std::vector<std::string>& mask_files,
+                                    const std::vector<RelationMasks>& masks,
                                     const std::vector<double>& weights,
                                     const std::vector<std::vector<text::ProbeRecord>>& tests,
                                     int top_k, dist::Communicator& comm);
