@@ -11,6 +11,7 @@
 #include "methods/finetune/finetune_config.h"
 #include "methods/pretrain/pretrain_config.h"
 #include "methods/prompt/prompt_config.h"
+#include "methods/prompt/prompt_task_config.h"
 #include "methods/relmask/relmask_config.h"
 #include "methods/schubert/schubert_config.h"
 #include "support/test_support.h"
@@ -35,6 +36,8 @@ TEST(Configs, EveryShippedConfigLoadsAndValidates) {
     if (name.find("-campaign.yaml") != std::string::npos) continue;
     if (name.rfind("relmask-", 0) == 0) {
       EXPECT_NO_THROW(load_and_validate<RelmaskConfig>(path));
+    } else if (name.rfind("prompt-task-", 0) == 0) {
+      EXPECT_NO_THROW(load_and_validate<PromptTaskConfig>(path));
     } else if (name.rfind("prompt-", 0) == 0) {
       EXPECT_NO_THROW(load_and_validate<PromptConfig>(path));
       EXPECT_NO_THROW(prompt::validate(config::load<PromptConfig>(path, {}).prompt));
@@ -96,6 +99,12 @@ TEST(Configs, EverySectionValidatesOnLoad) {
        "finetune.dropout must be in [0, 1)"},
       {load_error<PromptConfig>("prompt-quickstart.yaml", {"prompt.combine=max"}),
        "prompt.combine must be mean_prob or vote (got 'max')"},
+      {load_error<PromptConfig>("prompt-quickstart.yaml", {"prompt.inits=[class_label]"}),
+       "prompt.inits: class_label has no class labels to start from in probing"},
+      {load_error<PromptTaskConfig>("prompt-task-spam.yaml", {"prompt.orders=random"}),
+       "prompt.orders must be shared or per_prompt (got 'random')"},
+      {load_error<PromptTaskConfig>("prompt-task-spam.yaml", {"task.lengths=[5,0]"}),
+       "task.lengths: prompt length 0 must be >= 1"},
       {load_error<PretrainConfig>("test-tiny.yaml", {"train.precision=fp16"}),
        "train.precision fp16 is for GPUs"},
       {load_error<DistillConfig>("test-distill.yaml", {"eval.data=[x]"}),

@@ -17,7 +17,11 @@ struct PromptSection : prompt::PromptOptions {
   void visit(V& v) {
     v("style", style, "interleave ([X] V1..Vn [MASK], OptiPrompt) | prepend (Lester)");
     v("length", length, "vectors per prompt");
-    v("inits", inits, "one per prompt of the ensemble: manual | vocab | random");
+    v("inits", inits,
+      "one per prompt of the ensemble: manual | vocab | random | class_label (prompt-task)");
+    v("orders", orders,
+      "shared (all prompts see the same batches) | per_prompt (each its own order: members that "
+      "differ by seed)");
     v("init_range", init_range, "random init: U(-r, r)");
     v("vocab_top", vocab_top, "vocab init: drawn from the N most frequent words");
     v("combine", combine, "ensemble: mean_prob (averaged probabilities) | vote");

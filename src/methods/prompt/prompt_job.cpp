@@ -75,7 +75,8 @@ std::optional<nlohmann::json> train_relation(model::BertForPreTraining& m,
                      .set_requires_grad(true);
   const int64_t N = prompts.size(0);
   prompt::PromptEnsembleTask task(m, prompts, std::move(items), text::mix_seed(seed, 0x0F),
-                                  c.probes.batch_size, comm.rank(), comm.size());
+                                  c.probes.batch_size, comm.rank(), comm.size(),
+                                  c.prompt.orders == "per_prompt");
   const auto trained =
       probing::train_relation_steps(c, config_yaml, relation, steps, seed, ctx, task);
   if (trained.stopped_by_signal) return std::nullopt;
@@ -153,6 +154,11 @@ void PromptConfig::validate() const {
   validate_relation_resume(resume);
   probes.validate();
   ::kd::methods::prompt::validate(prompt);
+  for (const auto& init : prompt.inits)
+    KD_CHECK_HINT(init != "class_label",
+                  "class_label initialises from a classification task's verbaliser; "
+                  "kdprune prompt-task trains such prompts",
+                  "prompt.inits: class_label has no class labels to start from in probing");
 }
 
 int run_prompt(const PromptConfig& config, std::shared_ptr<dist::Communicator> world) {

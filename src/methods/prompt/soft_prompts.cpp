@@ -53,8 +53,10 @@ void validate(const PromptOptions& o) {
   KD_CHECK_HINT(!o.inits.empty(), "list one init per prompt, e.g. [manual, vocab, random]",
                 "prompt.inits is empty");
   for (const auto& i : o.inits)
-    KD_CHECK(i == "manual" || i == "vocab" || i == "random",
-             "prompt.inits: '{}' is not manual, vocab or random", i);
+    KD_CHECK(i == "manual" || i == "vocab" || i == "random" || i == "class_label",
+             "prompt.inits: '{}' is not manual, vocab, random or class_label", i);
+  KD_CHECK(o.orders == "shared" || o.orders == "per_prompt",
+           "prompt.orders must be shared or per_prompt (got '{}')", o.orders);
   KD_CHECK(o.init_range > 0, "prompt.init_range must be > 0 (got {})", o.init_range);
   KD_CHECK(o.vocab_top >= 1, "prompt.vocab_top must be >= 1 (got {})", o.vocab_top);
   KD_CHECK(o.combine == "mean_prob" || o.combine == "vote",
@@ -135,24 +137,29 @@ PromptBatch make_prompt_batch(const std::vector<PromptItem>& items, size_t b0, s
 }
 
 torch::Tensor prompt_logits(model::BertForPreTraining& model, const torch::Tensor& prompts,
-                            const PromptBatch& batch) {
+                            const PromptBatch& batch, bool rows_per_prompt) {
   KD_CHECK(prompts.dim() == 3 && prompts.size(1) == batch.slots.size(1),
            "prompt_logits: prompts {} do not fit {} slots per fact",
            model::shape_str(prompts.sizes()), batch.slots.size(1));
   const auto device = prompts.device();
   const int64_t N = prompts.size(0), n = prompts.size(1), H = prompts.size(2);
-  const int64_t B = batch.ids.size(0), T = batch.ids.size(1);
-  auto ids = batch.ids.to(device).repeat({N, 1});  // row p·B + i = fact i under prompt p
-  auto embeds = model->word_embeddings(ids);       // frozen table: no gradient
+  const int64_t rows_in = batch.ids.size(0), T = batch.ids.size(1);
+  KD_CHECK(!rows_per_prompt || rows_in % N == 0,
+           "prompt_logits: {} rows are not one block per prompt of {}", rows_in, N);
+  const int64_t B = rows_per_prompt ? rows_in / N : rows_in;
+  const int64_t copies = rows_per_prompt ? 1 : N;  // row p·B + i = fact i under prompt p
+  auto ids = batch.ids.to(device).repeat({copies, 1});
+  auto embeds = model->word_embeddings(ids);  // frozen table: no gradient
   auto rows = torch::arange(N * B, ids.options()).view({N * B, 1}).expand({N * B, n});
-  auto cols = batch.slots.to(device).repeat({N, 1});
+  auto cols = batch.slots.to(device).repeat({copies, 1});
   auto values = prompts.unsqueeze(1).expand({N, B, n, H}).reshape({N * B * n, H});
   embeds = embeds.index_put({rows.reshape(-1), cols.reshape(-1)}, values.to(embeds.dtype()));
   model::ForwardOptions o;
   o.compute_nsp = false;
-  o.mlm_positions = torch::arange(N * B, ids.options()) * T + batch.mask_at.to(device).repeat(N);
+  o.mlm_positions =
+      torch::arange(N * B, ids.options()) * T + batch.mask_at.to(device).repeat(copies);
   auto out = model->forward_embeds(embeds, torch::zeros_like(ids),
-                                   batch.attention_mask.to(device).repeat({N, 1}), o);
+                                   batch.attention_mask.to(device).repeat({copies, 1}), o);
   return out.mlm_logits.view({N, B, -1});
 }
 
@@ -166,12 +173,10 @@ torch::Tensor ensemble_scores(const torch::Tensor& logits, const std::string& co
   return votes + mean_prob;  // mean_prob < 1: orders equal vote counts only
 }
 
-PromptScores score_prompts(model::BertForPreTraining& model, const torch::Tensor& prompts,
-                           const std::vector<PromptItem>& items, const std::string& combine,
-                           int top_k, int64_t batch_size, dist::Communicator& comm) {
-  const int64_t N = prompts.size(0);
-  PromptScores out;
-  out.each.resize(static_cast<size_t>(N));
+void for_each_prompt_batch(
+    model::BertForPreTraining& model, const torch::Tensor& prompts,
+    const std::vector<PromptItem>& items, int64_t batch_size, const dist::Communicator& comm,
+    const std::function<void(size_t, const PromptBatch&, const torch::Tensor&)>& visit) {
   const size_t begin = items.size() * comm.rank() / comm.size();
   const size_t end = items.size() * (comm.rank() + 1) / comm.size();
   const bool was_training = model->is_training();
@@ -181,19 +186,32 @@ PromptScores score_prompts(model::BertForPreTraining& model, const torch::Tensor
     for (size_t b0 = begin; b0 < end; b0 += static_cast<size_t>(batch_size)) {
       const size_t b1 = std::min(end, b0 + static_cast<size_t>(batch_size));
       auto batch = make_prompt_batch(items, b0, b1);
-      auto logits = prompt_logits(model, prompts, batch);  // [N, B, V]
-      for (int64_t p = 0; p < N; ++p) {
-        auto ranks = object_ranks(logits[p], batch.objects);
-        auto r = ranks.accessor<int64_t, 1>();
-        for (int64_t i = 0; i < r.size(0); ++i)
-          add_rank(out.each[static_cast<size_t>(p)], r[i], top_k);
-      }
-      auto ranks = object_ranks(ensemble_scores(logits, combine), batch.objects);
-      auto r = ranks.accessor<int64_t, 1>();
-      for (int64_t i = 0; i < r.size(0); ++i) add_rank(out.ensemble, r[i], top_k);
+      visit(b0, batch, prompt_logits(model, prompts, batch));
     }
   }
   if (was_training) model->train();
+}
+
+PromptScores score_prompts(model::BertForPreTraining& model, const torch::Tensor& prompts,
+                           const std::vector<PromptItem>& items, const std::string& combine,
+                           int top_k, int64_t batch_size, dist::Communicator& comm) {
+  const int64_t N = prompts.size(0);
+  PromptScores out;
+  out.each.resize(static_cast<size_t>(N));
+  for_each_prompt_batch(model, prompts, items, batch_size, comm,
+                        [&](size_t, const PromptBatch& batch, const torch::Tensor& logits) {
+                          for (int64_t p = 0; p < N; ++p) {
+                            auto ranks = object_ranks(logits[p], batch.objects);
+                            auto r = ranks.accessor<int64_t, 1>();
+                            for (int64_t i = 0; i < r.size(0); ++i)
+                              add_rank(out.each[static_cast<size_t>(p)], r[i], top_k);
+                          }
+                          auto ranks =
+                              object_ranks(ensemble_scores(logits, combine), batch.objects);
+                          auto r = ranks.accessor<int64_t, 1>();
+                          for (int64_t i = 0; i < r.size(0); ++i)
+                            add_rank(out.ensemble, r[i], top_k);
+                        });
   // Sum (facts, hits1, hitsk, rr) of every score over the ranks.
   std::vector<ProbeScore*> all;
   for (auto& s : out.each) all.push_back(&s);
@@ -253,9 +271,13 @@ torch::Tensor init_prompts(model::BertForPreTraining& model, const text::WordPie
                   "ConceptNet), or give T-REx its relation file",
                   "prompt.inits: 'manual' needs the relation's template words, and these facts "
                   "have no template");
+    KD_CHECK_HINT(kind != "class_label" || !manual_tokens.empty(),
+                  "class_label initialises from a verbaliser: use kdprune prompt-task",
+                  "prompt.inits: 'class_label' needs a classification task's label words");
+    const bool from_words = kind == "manual" || kind == "class_label";
     for (int64_t k = 0; k < n; ++k) {
       int64_t id;
-      if (kind == "manual" && k < static_cast<int64_t>(manual_tokens.size()))
+      if (from_words && k < static_cast<int64_t>(manual_tokens.size()))
         id = manual_tokens[static_cast<size_t>(k)];
       else
         id = first_word + static_cast<int64_t>(rng.next() % static_cast<uint64_t>(top));
