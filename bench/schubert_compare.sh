@@ -76,10 +76,9 @@ import json, subprocess, sys
 out, kdprune, teacher_dir, budgets = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 names = {"all": "schuBERT-all", "h": "schuBERT-h", "uniform": "uniform shrink", "layers": "fewer layers"}
 def encoder(model_dir):
-    text = subprocess.run([kdprune, "inspect", "--model", model_dir], capture_output=True,
-                          text=True, check=True).stdout
-    line = next(l for l in text.splitlines() if l.startswith("embeddings:"))
-    return int(line.split("encoder:")[1].split()[0])
+    info = subprocess.run([kdprune, "inspect", "--json", "--model", model_dir],
+                          capture_output=True, text=True, check=True).stdout
+    return json.loads(info)["parameters"]["encoder"]
 report = json.load(open(f"{out}/finetune/finetune_report.json"))
 metric = next(iter(report["tasks"].values()))["metric"]
 down = {r["model"]: r["test"][metric] for r in report["summary"]}

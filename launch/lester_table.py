@@ -5,18 +5,22 @@ frozen model, per model, in the task's metric on test, with the majority-class b
 
 usage: lester_table.py OUT LABEL [LABEL ...]
 OUT/LABEL-prompt/prompt_task_report.json (kdprune prompt-task) and
-OUT/LABEL-model/finetune_report.json (kdprune finetune) for each LABEL."""
+OUT/LABEL-model/finetune_report.json (kdprune finetune) for each LABEL. Model sizes come from
+`kdprune inspect --json` ($KD_BUILD_DIR/kdprune, default build/kdprune)."""
 import json
 import os
+import subprocess
 import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+KDPRUNE = os.path.join(os.environ.get("KD_BUILD_DIR", os.path.join(ROOT, "build")), "kdprune")
 
 
 def encoder_params(model_dir):
-    """Parameters of the Transformer layers (embeddings and MLM head excluded)."""
-    c = json.load(open(os.path.join(model_dir, "config.json")))
-    h, i, layers = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"]
-    per_layer = 4 * (h * h + h) + 2 * h + (h * i + i) + (i * h + h) + 2 * h
-    return layers * per_layer, h
+    """Parameters of the Transformer layers (embeddings and heads excluded), and H."""
+    info = json.loads(subprocess.run([KDPRUNE, "inspect", "--json", "--model", model_dir],
+                                     capture_output=True, text=True, check=True).stdout)
+    return info["parameters"]["encoder"], info["hidden_size"]
 
 
 def main():

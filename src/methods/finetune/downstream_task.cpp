@@ -191,6 +191,12 @@ nlohmann::json majority_baseline(const DownstreamTask& task) {
   return out;
 }
 
+bool truncate_longest_first(std::vector<int32_t>& a, std::vector<int32_t>& b, size_t room) {
+  const bool cut = a.size() + b.size() > room;
+  while (a.size() + b.size() > room) (a.size() > b.size() ? a : b).pop_back();
+  return cut;
+}
+
 EncodedSet encode_examples(const text::WordPieceTokenizer& tok,
                            const std::vector<TaskExample>& examples, int64_t max_length) {
   const int32_t cls = tok.token_id("[CLS]"), sep = tok.token_id("[SEP]");
@@ -203,10 +209,7 @@ EncodedSet encode_examples(const text::WordPieceTokenizer& tok,
     std::vector<int32_t> b;
     const bool pair = !ex.text_b.empty();
     if (pair) b = tok.encode(ex.text_b);
-    // Hugging Face's longest_first: drop a token from the longer text until both fit.
-    const size_t room = static_cast<size_t>(max_length) - (pair ? 3 : 2);
-    if (a.size() + b.size() > room) ++out.truncated;
-    while (a.size() + b.size() > room) (a.size() > b.size() ? a : b).pop_back();
+    out.truncated += truncate_longest_first(a, b, static_cast<size_t>(max_length) - (pair ? 3 : 2));
     EncodedExample e;
     e.ids.reserve(a.size() + b.size() + 3);
     e.ids.push_back(cls);

@@ -53,6 +53,10 @@ nlohmann::json score_predictions(const TaskSpec& spec, const std::vector<double>
 // predicted for every example of each labelled eval set: {set name: scores}.
 nlohmann::json majority_baseline(const DownstreamTask& task);
 
+// Hugging Face's longest_first: drops the last token of the longer text (b on a tie) until both
+// together hold at most `room` tokens. Returns whether anything was dropped.
+bool truncate_longest_first(std::vector<int32_t>& a, std::vector<int32_t>& b, size_t room);
+
 struct EncodedExample {
   std::vector<int32_t> ids;  // [CLS] a [SEP] (b [SEP])
   int32_t pair_start = 0;    // first token of segment B (= ids.size() without a pair)

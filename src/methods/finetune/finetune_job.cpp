@@ -93,10 +93,8 @@ model::BertForPreTraining load_for_finetuning(const ModelEntry& m, double dropou
 }
 
 int64_t run_steps(const FinetuneConfig& c, int64_t examples, int ranks) {
-  if (c.finetune.epochs <= 0) return c.train.steps;
-  const double per_step = static_cast<double>(c.finetune.batch_size * ranks * c.train.grad_accum);
-  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(
-                                  c.finetune.epochs * static_cast<double>(examples) / per_step)));
+  return steps_for_epochs(c.finetune.epochs, examples,
+                          c.finetune.batch_size * ranks * c.train.grad_accum, c.train.steps);
 }
 
 struct RunPlan {

@@ -67,10 +67,15 @@ ProbeWork probe_work(const ProbeSetSection& section, int64_t steps,
   return w;
 }
 
+int64_t steps_for_epochs(double epochs, int64_t examples, int64_t per_step, int64_t steps) {
+  if (epochs <= 0) return steps;
+  return std::max<int64_t>(
+      1, static_cast<int64_t>(
+             std::ceil(epochs * static_cast<double>(examples) / static_cast<double>(per_step))));
+}
+
 int64_t relation_steps(const ProbeSetSection& s, int64_t steps, int64_t facts, int ranks) {
-  if (s.epochs <= 0) return steps;
-  const double per_step = static_cast<double>(s.batch_size) * ranks;
-  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(s.epochs * facts / per_step)));
+  return steps_for_epochs(s.epochs, facts, s.batch_size * ranks, steps);
 }
 
 std::vector<int64_t> relation_work(const ProbeSetSection& s, int64_t steps,

@@ -48,6 +48,10 @@ std::vector<text::ProbeRecord> read_probe_split(const std::string& dir, const st
 // `section.relations`, or every DIR/train/<relation>.jsonl (held-out template files excluded),
 // sorted. Throws when there is none.
 std::vector<std::string> probe_relations(const ProbeSetSection& section);
+// Optimizer steps for `epochs` passes over `examples` at `per_step` examples per step (all ranks
+// and accumulation included): ceil(epochs · examples / per_step), at least 1; `steps` when
+// epochs <= 0. What relmask, prompt, prompt-task and finetune all turn epochs into.
+int64_t steps_for_epochs(double epochs, int64_t examples, int64_t per_step, int64_t steps);
 // Optimizer steps for a relation with `facts` training facts on a group of `ranks` ranks:
 // ceil(epochs · facts / (batch_size · ranks)) with probes.epochs, else `steps`.
 int64_t relation_steps(const ProbeSetSection& section, int64_t steps, int64_t facts, int ranks);

@@ -98,12 +98,7 @@ ClozeItems cloze_items(const text::WordPieceTokenizer& tok,
              "line {}: label {} is not a class id below {}", e.line, e.label, num_classes);
     auto a = tok.encode(e.text_a);
     auto b = pair ? tok.encode(e.text_b) : std::vector<int32_t>{};
-    bool cut = false;
-    while (static_cast<int64_t>(a.size() + b.size()) > budget) {  // longest first
-      (a.size() > b.size() ? a : b).pop_back();
-      cut = true;
-    }
-    out.truncated += cut;
+    out.truncated += finetune::truncate_longest_first(a, b, static_cast<size_t>(budget));
     PromptItem item;
     item.object = cls;
     item.ids.push_back(tok.cls_id);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dist/communicator.h"
+#include "methods/finetune/downstream_task.h"
 #include "methods/finetune/glue_tasks.h"
 #include "methods/prompt/soft_prompts.h"
 #include "model/bert.h"

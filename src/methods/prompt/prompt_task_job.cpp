@@ -74,12 +74,8 @@ std::optional<nlohmann::json> train_length(
   auto train = items_of(task.train);
   KD_CHECK(!train.items.empty(), "{}: the train split has no examples", task.dir);
   const auto train_examples = static_cast<int64_t>(train.items.size());
-  const int64_t per_step = c.task.batch_size * comm.size();
-  const int64_t steps =
-      c.task.epochs > 0
-          ? static_cast<int64_t>(std::ceil(c.task.epochs * static_cast<double>(train_examples) /
-                                           static_cast<double>(per_step)))
-          : c.train.steps;
+  const int64_t steps = steps_for_epochs(c.task.epochs, train_examples,
+                                         c.task.batch_size * comm.size(), c.train.steps);
   if (comm.is_root())
     log_all("prompt-task", "{}: {} training examples ({} with texts cut to fit), {} steps", unit,
             train_examples, train.truncated, steps);
