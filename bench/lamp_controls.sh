@@ -2,8 +2,11 @@
 # LAMP with its controls (issue 17) on the long-profile teacher: relmask over 3 seeds with one
 # prior draw per relation (the default) and with one draw shared by all relations
 # (masks.shared_init), then launch/lamp_controls_table.py; with --sweep also the paper's sweeps
-# at seed 1 (layers masked: 3 only, 2-3 (the default), 0-3; initial sparsity 10%, 50%, 90%).
+# at seed 1 (layers masked: 3 only, 2-3 (the default), 0-3; initial sparsity 10%, 50%, 90%);
+# with --eval, stochastic masks (masks.kind: stochastic) at seed 1 evaluated by their hard mask
+# and by their expectation σ(G) as the paper does, beside seed 1's deterministic masks.
 #   bash bench/lamp_controls.sh [--sweep]     (~25 min on 2 cores; the sweep adds ~16 min)
+#   bash bench/lamp_controls.sh --eval        (seed 1 only: ~12 min)
 # Needs `bash launch/quickstart.sh --profile long` first (runs/long/pretrain/model and the
 # quickstart's WordNet probes in runs/quickstart/probes).
 set -euo pipefail
@@ -23,6 +26,28 @@ relmask() {  # relmask RUN_DIR [--set ...]
     --set train.precision=bf16 --set run_dir="$run" "$@" > "$run.log" 2>&1 ||
     { tail -20 "$run.log"; exit 1; }
 }
+mean_row() {  # mean_row LABEL RUN_DIR: one row of mean P@1 and sparsity over the relations
+  python3 - "$@" <<'PY'
+import json, sys
+r = json.load(open(f"{sys.argv[2]}/relmask_report.json"))
+m = lambda f: sum(f(x) for x in r) / len(r)
+print(f"| {sys.argv[1]} | {m(lambda x: x['sparsity']):.3f} | {m(lambda x: x['train']['p_at_1']):.4f} | "
+      f"{m(lambda x: x['test']['p_at_1']):.4f} | {m(lambda x: x['test_random_mask']['p_at_1']):.4f} | "
+      f"{m(lambda x: x['test_full_model']['p_at_1']):.4f} |")
+PY
+}
+if [ "${1:-}" = --eval ]; then
+  relmask runs/long/relmask-seed1 --set seed=1
+  relmask runs/long/relmask-stochastic-hard-seed1 --set seed=1 --set masks.kind=stochastic
+  relmask runs/long/relmask-stochastic-expectation-seed1 --set seed=1 --set masks.kind=stochastic \
+    --set masks.eval=expectation
+  echo "| masks (seed 1) | sparsity (hard) | train P@1 | test P@1 | random-mask P@1 | full model P@1 |"
+  echo "|---|---|---|---|---|---|"
+  mean_row "deterministic, hard (default)" runs/long/relmask-seed1
+  mean_row "stochastic, hard" runs/long/relmask-stochastic-hard-seed1
+  mean_row "stochastic, expectation σ(G)" runs/long/relmask-stochastic-expectation-seed1
+  exit 0
+fi
 independent=() shared=()
 for seed in 1 2 3; do
   relmask "runs/long/relmask-seed$seed" --set seed=$seed

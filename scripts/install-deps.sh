@@ -47,6 +47,7 @@ packages=(
   slurm-wlm munge libpmix-dev        # a real single-node Slurm for the integration test
   python3-torch python3-numpy python3-h5py   # the PyTorch DDP peer in bench/ and reference checks
   python3-matplotlib                 # pictures in the README (specialisation matrix, layer dims)
+  debootstrap                        # scripts/check-libtorch2.sh: the Debian 13 (LibTorch 2.x) chroot
 )
 
 missing=()
