@@ -6,7 +6,7 @@
 # with --eval, stochastic masks (masks.kind: stochastic) at seed 1 evaluated by their hard mask
 # and by their expectation σ(G) as the paper does, beside seed 1's deterministic masks.
 #   bash bench/lamp_controls.sh [--sweep]     (~25 min on 2 cores; the sweep adds ~16 min)
-#   bash bench/lamp_controls.sh --eval        (seed 1 only: ~12 min)
+#   bash bench/lamp_controls.sh --eval        (seed 1 only: ~6 min)
 # Needs `bash launch/quickstart.sh --profile long` first (runs/long/pretrain/model and the
 # quickstart's WordNet probes in runs/quickstart/probes).
 set -euo pipefail
