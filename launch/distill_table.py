@@ -54,8 +54,8 @@ def main():
     equal = json.load(open(os.path.join(out, "equal_time.json")))
     print(f"Equal wall time: {equal['budget_s']:.0f} s of training (Tutor-KD r_T on X^M, seed 1).")
     print()
-    print("| student | budget | steps | tokens/s (seed 1) | held-out MLM acc | probe P@1 | held-out templates | "
-          + " | ".join(f"{t} ({metric[t]})" for t in tasks) + " |")
+    print("| student | budget | steps | tokens/s (seed 1) | held-out MLM acc | probe P@1 "
+          "| held-out templates | " + " | ".join(f"{t} ({metric[t]})" for t in tasks) + " |")
     print("|---|---|---:|---:|---:|---:|---:|" + "---:|" * len(tasks))
     tp = probe_p1(os.path.join(out, "teacher-probe.json"))
     teacher_acc = json.load(open(os.path.join(out, "teacher-eval.json")))["accuracy"]
@@ -78,8 +78,9 @@ def main():
     seeds = sorted({os.path.basename(os.path.dirname(r)) for g in groups.values() for r in g})
     print()
     print(f"Mean ± sd over distillation seeds {', '.join(s[1:] for s in seeds)} "
-          "(fine-tuning seed 1 for every student); tokens/s: seed 1's run; probe P@1: mean over the WordNet relations "
-          "(test split) with templates that occur in the corpus; held-out templates: those that never do.")
+          "(fine-tuning seed 1 for every student); tokens/s: seed 1's run; probe P@1: mean over "
+          "the WordNet relations (test split) with templates that occur in the corpus; held-out "
+          "templates: those that never do.")
 
 
 if __name__ == "__main__":
