@@ -3,7 +3,8 @@
 #   scripts/build.sh [extra cmake args]      e.g. -DKD_BUILD_BENCH=OFF
 # A unity build (8 sources per compilation unit; KD_UNITY_BUILD=OFF for one object per source):
 # LibTorch's headers dominate every unit's compile time, so a clean build on 2 cores takes
-# 705 s against 934 s (README, Build). One object per source rebuilds faster after a one-file edit.
+# 705 s against 934 s, measured a day apart (README, Build). One object per source rebuilds faster
+# after a one-file edit.
 # A GPU host with a pip torch builds against its LibTorch:
 #   scripts/build.sh -DCMAKE_PREFIX_PATH=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
 set -euo pipefail
