@@ -33,7 +33,6 @@ probes=runs/quickstart/probes
   --vocab data/vocab/bert-base-uncased-vocab.txt > /dev/null
 mkdir -p "$out"
 start=$(date +%s)
-field() { /usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$@"; }
 
 declare -A method=([tutor_masked]=tutor_kd [tutor_pseudo]=tutor_kd [minilm]=minilm [kd]=kd [mlm]=mlm)
 variants=(tutor_masked tutor_pseudo minilm kd mlm)
@@ -44,7 +43,7 @@ distil() {  # distil VARIANT SEED STEPS RUN_DIR
     tutor_masked) extra=(--set distill.teacher_ratio=masked) ;;
     tutor_pseudo) extra=(--set distill.teacher_ratio=pseudo) ;;
   esac
-  if [ -f "$run/summary.json" ] && [ "$(field "$run/summary.json" end_step)" = "$n" ]; then return; fi
+  if [ -f "$run/summary.json" ] && [ "$(launch/summary_field "$run" end_step)" = "$n" ]; then return; fi
   echo "== $variant, seed $seed, $n steps -> $run ($(( $(date +%s) - start )) s)"
   mkdir -p "$(dirname "$run")"
   launch/run-local -n 2 -- "$build/kdprune" distill --config configs/distill-quickstart.yaml \

@@ -12,6 +12,8 @@ import os
 import statistics
 import sys
 
+from students_table import probe_p1  # (in-corpus, held-out template) mean P@1 of an eval-probe JSON
+
 NAMES = {
     "tutor_masked": "Tutor-KD, r_T on X^M (released)",
     "tutor_pseudo": "Tutor-KD, r_T on X'",
@@ -19,14 +21,6 @@ NAMES = {
     "kd": "plain KD",
     "mlm": "MLM only",
 }
-
-
-def probe_p1(path):
-    """Mean P@1 over the relations whose templates occur in the corpus, and over held-out ones."""
-    rel = json.load(open(path))["relations"]
-    seen = [v["p_at_1"] for k, v in rel.items() if "held-out" not in k]
-    held = [v["p_at_1"] for k, v in rel.items() if "held-out" in k]
-    return statistics.mean(seen), statistics.mean(held)
 
 
 def cell(values, digits=3):
