@@ -103,8 +103,8 @@ in_chroot bash -c "cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
 step "built"
 
 run_ctest() {
-  in_chroot bash -c 'cd /build && OMP_NUM_THREADS=1 ctest --output-on-failure --timeout 900 "$@"' \
-    ctest "$@"
+  in_chroot bash -c 'cd /build && OMP_NUM_THREADS=1 ctest --output-on-failure --timeout 900 \
+    -j "$(nproc)" "$@"' ctest "$@"
 }
 case "$mode" in
   ctest) run_ctest "${ctest_args[@]}"; step "done"; exit 0 ;;

@@ -53,4 +53,5 @@ if [ $# -eq 0 ]; then
     set -- -LE 'e2e|slurm|cluster|fuzz|prep'
   fi
 fi
-ctest --output-on-failure --timeout 900 "$@"
+# One job per core, as scripts/test.sh: the MPI tests run alone (RUN_SERIAL).
+ctest --output-on-failure --timeout 900 -j "${KD_TEST_JOBS:-$(nproc)}" "$@"

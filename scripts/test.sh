@@ -8,4 +8,5 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${KD_BUILD_DIR:-$root/build}"
 bash "$root/scripts/build.sh"
 cd "$build"
-ctest --output-on-failure --timeout 900 "$@"
+# One job per core: unit tests run side by side, the rest alone (RUN_SERIAL, tests/CMakeLists.txt).
+ctest --output-on-failure --timeout 900 -j "${KD_TEST_JOBS:-$(nproc)}" "$@"

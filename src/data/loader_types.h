@@ -19,10 +19,19 @@ struct PretrainBatch {
   int64_t num_masked = 0;        // entries of mlm_labels != -100
 };
 
-// Moves every tensor of a batch to `device` (non-blocking copies for CUDA).
+// Moves every tensor of a batch to `device`. The copies are non-blocking; from pinned batches
+// (LoaderOptions::pin_memory) they really run asynchronously, from pageable memory CUDA makes
+// them synchronous.
 inline void move_batch_to(PretrainBatch& b, const torch::Device& device) {
   for (auto* t : {&b.input_ids, &b.token_type_ids, &b.attention_mask, &b.mlm_labels, &b.nsp_labels})
     *t = t->to(device, /*non_blocking=*/true);
+}
+
+// Copies every tensor of a batch into page-locked host memory (LibTorch's caching host
+// allocator, which keeps a block from reuse until the copies reading it have finished).
+inline void pin_batch(PretrainBatch& b) {
+  for (auto* t : {&b.input_ids, &b.token_type_ids, &b.attention_mask, &b.mlm_labels, &b.nsp_labels})
+    *t = t->pin_memory();
 }
 
 struct LoaderOptions {
@@ -36,6 +45,7 @@ struct LoaderOptions {
   bool trim_padding = false;       // cut T to the batch's longest row, rounded up to 8
   int64_t shuffle_window = 32768;  // rows read (and shuffled) at once; bounds memory
   int64_t vocab_size = 0;          // > 0: token and label ids are checked against it
+  bool pin_memory = false;         // batches pinned on the prefetch thread (CUDA runs only)
 };
 
 // Where the loader stands: `batch` batches of epoch `epoch` have been returned.

@@ -23,6 +23,9 @@ PretrainLoader::PretrainLoader(const LoaderOptions& options, int rank, int world
   KD_CHECK(opts_.prefetch >= 0, "data prefetch {} must be >= 0", opts_.prefetch);
   KD_CHECK(opts_.shuffle_window > 0, "data shuffle window {} must be > 0", opts_.shuffle_window);
   KD_CHECK(opts_.max_epochs >= 0, "data max_epochs {} must be >= 0", opts_.max_epochs);
+  KD_CHECK_HINT(!opts_.pin_memory || torch::cuda::is_available(),
+                "pinned batches only help copies to a GPU: use device: cpu without them",
+                "data: pinned host memory was asked for, but no CUDA device is available");
   opts_.files = expand_globs(options.files);
 
   // Open every shard once: validates its layout up front (a bad file fails the job at start, not
@@ -115,20 +118,8 @@ void PretrainLoader::run() {
                [this] { return stop_ || queue_.size() < static_cast<size_t>(opts_.prefetch); });
       if (stop_) return;
     }
-    Item item;
-    bool last = false;
-    try {
-      auto produced = producer_->produce();  // reads HDF5 without holding the lock
-      if (produced) {
-        item.batch = std::move(produced->first);
-        item.after = produced->second;
-      } else {
-        last = true;
-      }
-    } catch (...) {
-      item.error = std::current_exception();
-      last = true;
-    }
+    Item item = produce_item();  // reads HDF5 (and pins) without holding the lock
+    const bool last = !item.batch || item.error;
     {
       std::lock_guard<std::mutex> lock(mu_);
       queue_.push_back(std::move(item));
@@ -138,20 +129,29 @@ void PretrainLoader::run() {
   }
 }
 
+PretrainLoader::Item PretrainLoader::produce_item() {
+  Item item;
+  try {
+    auto produced = producer_->produce();
+    if (produced) {
+      item.batch = std::move(produced->first);
+      item.after = produced->second;
+      // Pinned here, on the prefetch thread, so that the step's copy to the GPU is asynchronous
+      // and the page-locking memcpy is off the training thread.
+      if (opts_.pin_memory) pin_batch(*item.batch);
+    }
+  } catch (...) {
+    item.error = std::current_exception();
+  }
+  return item;
+}
+
 std::optional<PretrainBatch> PretrainLoader::next() {
   if (error_) std::rethrow_exception(error_);
   if (ended_) return std::nullopt;
   Item item;
   if (opts_.prefetch == 0) {
-    try {
-      auto produced = producer_->produce();
-      if (produced) {
-        item.batch = std::move(produced->first);
-        item.after = produced->second;
-      }
-    } catch (...) {
-      item.error = std::current_exception();
-    }
+    item = produce_item();
   } else {
     if (!running_) start_thread();
     std::unique_lock<std::mutex> lock(mu_);

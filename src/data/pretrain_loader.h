@@ -58,7 +58,8 @@ class PretrainLoader {
   };
   void start_thread();
   void stop_thread();
-  void run();  // thread body
+  void run();           // thread body
+  Item produce_item();  // the next batch (pinned if asked) or the end or the error
   std::string fingerprint() const;
 
   LoaderOptions opts_;

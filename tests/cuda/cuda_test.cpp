@@ -1,12 +1,16 @@
 // GPU-only paths (ctest label `cuda`): run by scripts/gpu-check.sh on a GPU host, skipped (ctest
 // reports them as skipped) where LibTorch has no CUDA or the build has no NCCL, as here.
 // One process, MPI initialised as a singleton (tests/support/mpi_main.cpp): NCCL in a world of
-// one, the gradient reducer on CUDA tensors, the watch of NCCL's collectives.
+// one, the gradient reducer on CUDA tensors, the watch of NCCL's collectives, the loader's
+// pinned batches.
 #include <gtest/gtest.h>
 
+#include "data/pretrain_loader.h"
+#include "data/shard_test_util.h"
 #include "dist/collective_watchdog.h"
 #include "dist/communicator.h"
 #include "dist/grad_reducer.h"
+#include "support/test_support.h"
 
 namespace kd::dist {
 namespace {
@@ -78,6 +82,40 @@ TEST(Cuda, SeedingGivesTheSameDeviceDrawsAfterAResume) {
   torch::rand({77}, torch::kCUDA);
   torch::manual_seed(1234);
   EXPECT_TRUE(torch::equal(first.cpu(), torch::rand({1000}, torch::kCUDA).cpu()));
+}
+
+// The loader pins batches on its prefetch thread when asked (device: cuda): the batches are the
+// unpinned loader's, in page-locked memory, and their non-blocking copies to the GPU arrive intact.
+TEST(Cuda, LoaderPinsBatchesOnThePrefetchThread) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const auto dir = test::temp_dir("cuda_pinned_loader");
+  std::vector<std::string> files;
+  for (int i = 0; i < 2; ++i) {
+    files.push_back(dir + "/shard_" + std::to_string(i) + ".hdf5");
+    test::write_shard(files.back(), 40 * i, 40, 16, 4);
+  }
+  data::LoaderOptions o;
+  o.files = files;
+  o.batch_size = 4;
+  o.seed = 7;
+  o.prefetch = 3;
+  data::PretrainLoader pageable(o, 0, 1);
+  o.pin_memory = true;
+  data::PretrainLoader pinned(o, 0, 1);
+  for (int step = 0; step < 25; ++step) {  // past the first epoch (20 batches)
+    auto a = pageable.next();
+    auto b = pinned.next();
+    ASSERT_TRUE(a && b);
+    EXPECT_FALSE(a->input_ids.is_pinned());
+    for (const auto* t :
+         {&b->input_ids, &b->token_type_ids, &b->attention_mask, &b->mlm_labels, &b->nsp_labels})
+      EXPECT_TRUE(t->is_pinned()) << "step " << step;
+    data::move_batch_to(*b, torch::kCUDA);
+    EXPECT_TRUE(b->input_ids.is_cuda());
+    EXPECT_TRUE(torch::equal(a->input_ids, b->input_ids.cpu())) << "step " << step;
+    EXPECT_TRUE(torch::equal(a->mlm_labels, b->mlm_labels.cpu())) << "step " << step;
+    EXPECT_TRUE(torch::equal(a->nsp_labels, b->nsp_labels.cpu())) << "step " << step;
+  }
 }
 
 }  // namespace

@@ -326,6 +326,21 @@ TEST(PretrainLoader, OptionAndShardErrors) {
   EXPECT_THROW(PretrainLoader(options(files, 4, 0), 2, 2), kd::Error);
 }
 
+TEST(PretrainLoader, PinnedMemoryWithoutCudaIsRefusedWithAHint) {
+  if (torch::cuda::is_available()) GTEST_SKIP() << "CUDA present: Cuda.LoaderPins* covers pinning";
+  const auto files = make_shards(test::temp_dir("loader_pin"), {20});
+  auto o = options(files, 4, 2);
+  o.pin_memory = true;
+  try {
+    PretrainLoader l(o, 0, 1);
+    FAIL() << "pinned memory accepted without CUDA";
+  } catch (const kd::Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("no CUDA device"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("device: cpu"), std::string::npos) << msg;
+  }
+}
+
 TEST(PretrainLoader, ExpandGlobs) {
   const std::string dir = test::temp_dir("loader_globs");
   const auto files = make_shards(dir, {5, 5, 5});

@@ -43,7 +43,7 @@ DistillTask::DistillTask(const DistillConfig& config, const data::SlotLayout& sl
   KD_CHECK_HINT(s.vocab_size == t.vocab_size, "distil into a student with the teacher's vocab.txt",
                 "the student's vocabulary ({} entries) differs from the teacher's ({})",
                 s.vocab_size, t.vocab_size);
-  loader_ = make_train_loader(config.data, config.seed, slots, s.vocab_size);
+  loader_ = make_train_loader(config.data, config.seed, slots, s.vocab_size, config.device);
   KD_CHECK(loader_->seq_len() <= s.max_position_embeddings &&
                loader_->seq_len() <= t.max_position_embeddings,
            "shards have sequences of {} tokens but the student takes {} and the teacher {}",

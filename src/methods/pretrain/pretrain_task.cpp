@@ -34,13 +34,14 @@ model::BertConfig model_config_from(const ModelSection& m) {
 
 std::unique_ptr<data::SlotLoader> make_train_loader(const DataSection& data, uint64_t seed,
                                                     const data::SlotLayout& slots,
-                                                    int64_t vocab_size) {
+                                                    int64_t vocab_size, const std::string& device) {
   data::LoaderOptions lo;
   lo.files = data::expand_globs(data.train);
   lo.batch_size = data.batch_size;
   lo.seed = seed;
   lo.prefetch = data.prefetch;
   lo.vocab_size = vocab_size;
+  lo.pin_memory = device == "cuda";
   return std::make_unique<data::SlotLoader>(lo, slots);
 }
 
@@ -116,7 +117,8 @@ PretrainTask::PretrainTask(const PretrainConfig& config, const data::SlotLayout&
   }
   prepare_for_training(model_, config);
 
-  loader_ = make_train_loader(config.data, config.seed, slots, model_->config().vocab_size);
+  loader_ = make_train_loader(config.data, config.seed, slots, model_->config().vocab_size,
+                              config.device);
   const auto& mc = model_->config();
   log_info("pretrain",
            "model: L={} H={} A={} F={} V={} · {:.2f}M parameters · {} shard file(s), "

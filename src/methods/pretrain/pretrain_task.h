@@ -22,9 +22,10 @@ MlmNspLoss mlm_nsp_loss(model::BertForPreTraining& model, const data::PretrainBa
 
 // The training loader a data section describes, for one rank of the slot layout.
 // vocab_size: the model's; every shard value is checked against it as batches are built.
+// device: the job's ("cuda" pins the batches on the prefetch thread for asynchronous copies).
 std::unique_ptr<data::SlotLoader> make_train_loader(const DataSection& data, uint64_t seed,
                                                     const data::SlotLayout& slots,
-                                                    int64_t vocab_size);
+                                                    int64_t vocab_size, const std::string& device);
 
 // The data-slot layout of a job that trains on shards (data/slot_loader.h): when it resumes, the
 // checkpoint's (its ranks x micro-steps, whatever this job's rank count), else this job's own.
