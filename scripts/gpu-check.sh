@@ -21,7 +21,8 @@
 #   KD_GPU_CHECK_MODE=cpu bash scripts/gpu-check.sh     the same without CUDA (self-containment)
 # Environment: OUT (default build-gpu-check/out), KD_GPU_WORK (default /tmp/kdprune-gpu-check),
 # KD_GPU_BUDGET_S (seconds for everything, default 480), KD_GPU_CHECK_MODE (auto|cuda|cpu),
-# KD_GPU_JOBS (build jobs, default nproc), KD_GPU_BUILD_CAP (seconds for kdprune's build,
+# KD_GPU_JOBS (build jobs, default nproc), KD_GPU_UNITY (ON: unity build, the default; OFF),
+# KD_GPU_BUILD_CAP (seconds for kdprune's build,
 # default 390), KD_GPU_PHASE2 (targets built after kdprune for the
 # ctest parts, default all), KD_TORCH_PREFIX (LibTorch's CMake prefix; default the python3
 # torch's), NCCL_HOME (default: the pip nvidia-nccl package beside torch), KD_GPU_REUSE_BUILD=1
@@ -229,7 +230,12 @@ build="$work/build"
 export KD_BUILD="$build"
 jobs="${KD_GPU_JOBS:-$(nproc)}"
 torch_prefix="${KD_TORCH_PREFIX:-$(pyget cmake_prefix_path)}"
+# A unity build (8 sources per object, as scripts/build.sh): on the 2026-11-29 H200 run each of
+# the 113 per-source objects took ~100 s, every one of them parsing LibTorch 2.11's headers, and
+# the build did not fit its cap; a unity build parses them once per 8 sources (KD_GPU_UNITY=OFF:
+# one object per source).
 cmake_args=(-S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKD_BUILD_BENCH=OFF
+  -DCMAKE_UNITY_BUILD="${KD_GPU_UNITY:-ON}" -DCMAKE_UNITY_BUILD_BATCH_SIZE=8
   -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx"
   -DCMAKE_PREFIX_PATH="$KIT/usr${torch_prefix:+;$torch_prefix}"
   -DPKG_CONFIG_EXECUTABLE="$KIT/usr/bin/pkgconf" -DMPIRUN="$KIT/usr/bin/mpirun"
