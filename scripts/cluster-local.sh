@@ -316,6 +316,9 @@ cmd_exec() {
   export OMPI_MCA_btl=${OMPI_MCA_btl:-tcp,self,vader}
   export OMPI_MCA_btl_tcp_if_include=${OMPI_MCA_btl_tcp_if_include:-$NET.0/24}
   export OMPI_MCA_oob_tcp_if_include=${OMPI_MCA_oob_tcp_if_include:-$NET.0/24}
+  # Open MPI 5 (Debian 13) launches through PRRTE, which reads its own names for the two.
+  export PRTE_MCA_plm_ssh_agent=${PRTE_MCA_plm_ssh_agent:-$OMPI_MCA_plm_rsh_agent}
+  export PRTE_MCA_oob_tcp_if_include=${PRTE_MCA_oob_tcp_if_include:-$OMPI_MCA_oob_tcp_if_include}
   export KD_CLUSTER_DIR=$DIR KD_CLUSTER_PREFIX=$PFX KD_CLUSTER_NET=$NET
   on "$host" "$@"
 }
@@ -328,7 +331,9 @@ case "${1:-}" in
   env) echo "export SLURM_CONF=$CONF" ;;
   hostfile)
     [ "$(current_nodes)" != 0 ] || die "the cluster is down (scripts/cluster-local.sh up N)"
-    for k in $(seq 1 "$(current_nodes)"); do echo "node$k slots=$(nproc)"; done ;;
+    # slots = cores (nproc alone would honour OMP_NUM_THREADS)
+    slots=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
+    for k in $(seq 1 "$(current_nodes)"); do echo "node$k slots=$slots"; done ;;
   *)
     sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
     exit 2
