@@ -11,7 +11,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${KD_BUILD_DIR:-$root/build}"
 bash "$root/scripts/install-deps.sh"
-jobs="${KD_BUILD_JOBS:-$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)}"  # cores, whatever OMP_NUM_THREADS says
+jobs="${KD_BUILD_JOBS:-$("$root/scripts/cores")}"
 start=$(date +%s)
 mkdir -p "$build"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \

@@ -112,7 +112,7 @@ step "built"
 
 run_ctest() {
   in_chroot bash -c 'cd /build && OMP_NUM_THREADS=1 ctest --output-on-failure --timeout 900 \
-    -j "$(nproc)" "$@"' ctest "$@"
+    -j "$(/src/scripts/cores)" "$@"' ctest "$@"
 }
 case "$mode" in
   ctest) run_ctest "${ctest_args[@]}"; step "done"; exit 0 ;;

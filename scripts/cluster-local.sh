@@ -331,8 +331,7 @@ case "${1:-}" in
   env) echo "export SLURM_CONF=$CONF" ;;
   hostfile)
     [ "$(current_nodes)" != 0 ] || die "the cluster is down (scripts/cluster-local.sh up N)"
-    # slots = cores (nproc alone would honour OMP_NUM_THREADS)
-    slots=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
+    slots=$("$ROOT/scripts/cores")
     for k in $(seq 1 "$(current_nodes)"); do echo "node$k slots=$slots"; done ;;
   *)
     sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'

@@ -50,7 +50,7 @@ cmake --build "$build" -j "$jobs" > "$build/build.log" 2>&1 ||
   { tail -40 "$build/build.log"; echo "fuzz: build failed ($build/build.log)"; exit 1; }
 echo "fuzz: build-fuzz built in $(($(date +%s) - t0)) s (-j$jobs)"
 
-parallel="${KD_FUZZ_PARALLEL:-$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)}"  # cores (nproc alone honours OMP_*)
+parallel="${KD_FUZZ_PARALLEL:-$("$root/scripts/cores")}"
 # fuzz_one TARGET: fuzzes one target; its report goes to $build/run/TARGET/report.txt (printed in
 # target order at the end, as targets run side by side), its exit status to .../status.
 fuzz_one() {

@@ -40,7 +40,7 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS
   -DCMAKE_C_FLAGS="$flags -fno-omit-frame-pointer" -DCMAKE_EXE_LINKER_FLAGS="$flags" \
   > "$build/cmake.log" 2>&1 || { cat "$build/cmake.log"; exit 1; }
 targets=$(ninja -C "$build" -t targets all | sed -n "s/^\\($pattern\\): .*/\\1/p" | sort -u)
-ninja -C "$build" -j "${KD_BUILD_JOBS:-$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)}" $targets
+ninja -C "$build" -j "${KD_BUILD_JOBS:-$("$root/scripts/cores")}" $targets
 echo "sanitize ($mode): built in $(( $(date +%s) - start )) s"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/scripts/tsan.supp"
@@ -53,6 +53,6 @@ if [ $# -eq 0 ]; then
     set -- -LE 'e2e|slurm|cluster|fuzz|prep'
   fi
 fi
-# One job per core, as scripts/test.sh: the MPI tests run alone (RUN_SERIAL). nproc would say 1
-# here, as it honours the OMP_NUM_THREADS=1 exported above.
-ctest --output-on-failure --timeout 900 -j "${KD_TEST_JOBS:-$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)}" "$@"
+# One job per core, as scripts/test.sh: the MPI tests run alone (RUN_SERIAL). scripts/cores, as
+# nproc would say 1 under the OMP_NUM_THREADS=1 exported above.
+ctest --output-on-failure --timeout 900 -j "${KD_TEST_JOBS:-$("$root/scripts/cores")}" "$@"

@@ -9,5 +9,4 @@ build="${KD_BUILD_DIR:-$root/build}"
 bash "$root/scripts/build.sh"
 cd "$build"
 # One job per core: unit tests run side by side, the rest alone (RUN_SERIAL, tests/CMakeLists.txt).
-# Cores counted without OMP_NUM_THREADS, which nproc honours.
-ctest --output-on-failure --timeout 900 -j "${KD_TEST_JOBS:-$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)}" "$@"
+ctest --output-on-failure --timeout 900 -j "${KD_TEST_JOBS:-$("$root/scripts/cores")}" "$@"

@@ -191,10 +191,10 @@ sb_args=(--parsable --job-name=kd-slurm-test --output="$WORK/job-%j.out" --time=
 if [ "$NODES" -gt 0 ]; then sb_args+=(--nodes="$NODES" --ntasks-per-node=1); else
   sb_args+=(--nodes=1 --ntasks-per-node=2)
   # Two ranks on a one-CPU machine: let Slurm place two tasks on one CPU. The cores are counted
-  # without OMP_NUM_THREADS, which nproc honours: ctest runs often set it to 1. Slurm 24.11 never
+  # by scripts/cores, not nproc, which honours ctest's OMP_NUM_THREADS=1. Slurm 24.11 never
   # starts --overcommit together with --cpus-per-task=1 (which slurm/*.sbatch set): it stays
   # pending "(Resources)" (22.05 starts it), so on one CPU under 24.11 this test fails (below).
-  [ "$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)" -ge 2 ] || sb_args+=(--overcommit)
+  [ "$("$ROOT/scripts/cores")" -ge 2 ] || sb_args+=(--overcommit)
 fi
 say "submitting slurm/$SCRIPT (launcher $LAUNCHER) with $BIN, config $CONFIG ${EXTRA[*]}"
 # Across emulated nodes: ranks of different nodes share the real cores, so no core binding
